@@ -1,0 +1,93 @@
+-- XE-11: a Xero line syncs as a Procore direct cost only if its type is ACCPAY, SPEND or
+-- ACCPAYCREDIT, its status is approved (AUTHORISED or PAID), its tracking option is a synced
+-- Procore project, and its item is a synced cost code/cost type. costbridge also requires the
+-- item to be a WBS code of that project, or the cost has no budget line to land on.
+with lines as (
+    select * from {{ ref('int_xero_cost_lines_unioned') }}
+),
+
+projects as (
+    select connection_id, project_id, project_number, project_name, erp_project_ref
+    from {{ ref('stg_procore__projects') }}
+    where not is_deleted and erp_project_ref is not null
+),
+
+items as (
+    select connection_id, item_id, item_code from {{ ref('stg_xero__items') }}
+),
+
+synced_items as (
+    select distinct connection_id, erp_item_ref
+    from {{ ref('stg_procore__wbs_codes') }}
+    where erp_item_ref is not null
+),
+
+project_codes as (
+    select connection_id, project_id, wbs_code_id, wbs_code, cost_code, cost_type
+    from {{ ref('stg_procore__wbs_codes') }}
+    where erp_item_ref is not null
+),
+
+subcontractor_invoices as (
+    select connection_id, erp_transaction_ref, requisition_id
+    from {{ ref('stg_procore__requisitions') }}
+    where erp_transaction_ref is not null
+),
+
+joined as (
+    select
+        lines.*,
+        projects.project_id,
+        projects.project_number,
+        projects.project_name,
+        synced_items.erp_item_ref is not null as is_item_synced,
+        project_codes.wbs_code_id,
+        project_codes.cost_code,
+        project_codes.cost_type,
+        subcontractor_invoices.requisition_id
+    from lines
+    left join projects
+        on projects.connection_id = lines.connection_id
+        and projects.erp_project_ref = lines.tracking_option_id
+    left join items
+        on items.connection_id = lines.connection_id
+        and items.item_code = lines.item_code
+    left join synced_items
+        on synced_items.connection_id = lines.connection_id
+        and synced_items.erp_item_ref = items.item_id
+    left join project_codes
+        on project_codes.connection_id = lines.connection_id
+        and project_codes.project_id = projects.project_id
+        and project_codes.wbs_code = lines.item_code
+    left join subcontractor_invoices
+        on subcontractor_invoices.connection_id = lines.connection_id
+        and subcontractor_invoices.erp_transaction_ref = lines.erp_transaction_id
+),
+
+flagged as (
+    select
+        *,
+        erp_transaction_type in ('ACCPAY', 'SPEND', 'ACCPAYCREDIT') as is_type_eligible,
+        status in ('AUTHORISED', 'PAID') as is_status_approved,
+        project_id is not null as is_project_synced,
+        wbs_code_id is not null as is_code_on_project,
+        requisition_id is not null as is_subcontractor_invoice
+    from joined
+)
+
+select
+    *,
+    is_type_eligible and is_status_approved and is_project_synced and is_item_synced
+        and is_code_on_project as is_syncable,
+    case
+        when not is_type_eligible then 'type_not_eligible'
+        when not is_status_approved then 'status_not_approved'
+        when tracking_option_id is null then 'no_project'
+        when not is_project_synced then 'project_not_synced'
+        when not is_item_synced then 'item_not_synced'
+        when not is_code_on_project then 'cost_code_not_on_project'
+    end as unsyncable_reason,
+    -- A vendor credit reduces cost; Xero sends its lines positive.
+    case when erp_transaction_type = 'ACCPAYCREDIT' then -line_amount else line_amount end
+        as signed_amount
+from flagged

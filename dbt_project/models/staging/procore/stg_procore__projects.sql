@@ -1,0 +1,13 @@
+select
+    cast(id as bigint) as project_id,
+    connection_id,
+    cast(company_id as bigint) as procore_company_id,
+    project_number,
+    name as project_name,
+    origin_id as erp_project_ref,
+    active as is_active,
+    deleted_at is not null as is_deleted,
+    cast(created_at as timestamp) as created_at,
+    cast(updated_at as timestamp) as updated_at,
+    cast(deleted_at as timestamp) as deleted_at
+from {{ source('raw_procore', 'projects') }}

@@ -1,0 +1,15 @@
+select
+    cast(id as bigint) as requisition_id,
+    _dlt_id as row_id,
+    connection_id,
+    cast(project_id as bigint) as project_id,
+    cast(commitment_id as bigint) as commitment_id,
+    invoice_number,
+    status,
+    cast(billing_date as date) as billing_date,
+    cast(payment_date as date) as payment_date,
+    origin_id as erp_transaction_ref,
+    {{ money('g702__total_completed_and_stored_to_date') }} as total_completed_to_date,
+    {{ money('g702__total_retainage') }} as total_retainage,
+    cast(updated_at as timestamp) as updated_at
+from {{ source('raw_procore', 'requisitions') }}

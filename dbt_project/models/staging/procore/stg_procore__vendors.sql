@@ -1,0 +1,10 @@
+select
+    cast(id as bigint) as vendor_id,
+    connection_id,
+    cast(company_id as bigint) as procore_company_id,
+    name as vendor_name,
+    origin_id as erp_vendor_ref,
+    is_active,
+    cast(created_at as timestamp) as created_at,
+    cast(updated_at as timestamp) as updated_at
+from {{ source('raw_procore', 'vendors') }}

@@ -1,0 +1,13 @@
+select
+    cast(id as bigint) as wbs_code_id,
+    connection_id,
+    cast(project_id as bigint) as project_id,
+    flat_code as wbs_code,
+    {{ dbt.split_part('flat_code', "'.'", 1) }} as cost_code,
+    {{ dbt.split_part('flat_code', "'.'", 2) }} as cost_type,
+    description,
+    status,
+    origin_id as erp_item_ref,
+    cast(created_at as timestamp) as created_at,
+    cast(updated_at as timestamp) as updated_at
+from {{ source('raw_procore', 'wbs_codes') }}

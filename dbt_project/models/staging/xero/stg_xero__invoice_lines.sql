@@ -1,0 +1,1 @@
+{{ stg_xero_document_lines('invoices__line_items') }}

@@ -1,0 +1,7 @@
+select
+    tracking_category_id,
+    _dlt_id as row_id,
+    connection_id,
+    name as tracking_category_name,
+    status
+from {{ source('raw_xero', 'tracking_categories') }}

@@ -1,0 +1,139 @@
+"""costbridge.toml: connections, warehouse locations and settings. Never credentials.
+
+Credentials come the dlt way: ``.dlt/secrets.toml`` or environment variables such as
+``SOURCES__XERO__ACCESS_TOKEN`` and ``SOURCES__PROCORE__ACCESS_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ERP_KINDS = ("xero", "netsuite", "acumatica")
+SUPPORTED_ERPS = ("xero",)  # ERPs whose extract exists so far
+DEFAULT_CONFIG = Path("costbridge.toml")
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One Procore company paired with one ERP company (C-1)."""
+
+    id: str
+    erp: str
+    procore_company_id: int
+    company_name: str
+    erp_base_url: str
+    erp_tenant_id: str
+    tracking_category: str = "Job"  # Xero: the category whose options are projects (XE-5)
+    retainage_item: str = "RETAINAGE"  # Xero: the item retainage lines post to (XE-9)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: Path
+    published: Path
+    keep_snapshots: int
+    procore_base_url: str
+    connections: tuple[Connection, ...]
+    page_size: int = 1000
+    lag_seconds: int = 300
+    source: Path | None = field(default=None, compare=False)
+
+    def active(self, erp: str | None = None) -> list[Connection]:
+        return [c for c in self.connections
+                if c.enabled and c.erp in SUPPORTED_ERPS and (erp is None or c.erp == erp)]
+
+
+def _get(table: dict, key: str, kind: type, where: str, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise ConfigError(f"{where}.{key} is missing")
+        return default
+    value = table[key]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def parse(data: dict, base: Path = Path(".")) -> Settings:
+    wh = data.get("warehouse", {})
+    if not isinstance(wh, dict):
+        raise ConfigError("[warehouse] must be a table")
+    procore = data.get("procore", {})
+    conns = []
+    seen: set[str] = set()
+    raw = data.get("connections", [])
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("[[connections]] must list at least one connection")
+    for i, c in enumerate(raw):
+        where = f"connections[{i}]"
+        cid = _get(c, "id", str, where)
+        if cid in seen:
+            raise ConfigError(f"{where}.id {cid!r} is used twice")
+        seen.add(cid)
+        erp = _get(c, "erp", str, where)
+        if erp not in ERP_KINDS:
+            raise ConfigError(f"{where}.erp must be one of {', '.join(ERP_KINDS)}, got {erp!r}")
+        conns.append(Connection(
+            id=cid, erp=erp,
+            procore_company_id=_get(c, "procore_company_id", int, where),
+            company_name=_get(c, "company_name", str, where, cid),
+            erp_base_url=_get(c, "erp_base_url", str, where).rstrip("/"),
+            erp_tenant_id=_get(c, "erp_tenant_id", str, where),
+            tracking_category=_get(c, "tracking_category", str, where, "Job"),
+            retainage_item=_get(c, "retainage_item", str, where, "RETAINAGE"),
+            enabled=_get(c, "enabled", bool, where, True),
+        ))
+    page_size = _get(data.get("extract", {}), "page_size", int, "extract", 1000)
+    if not 1 <= page_size <= 1000:
+        raise ConfigError(f"extract.page_size must be 1..1000, got {page_size}")
+    return Settings(
+        warehouse=base / _get(wh, "path", str, "warehouse", "var/warehouse.duckdb"),
+        published=base / _get(wh, "published", str, "warehouse", "var/published"),
+        keep_snapshots=_get(wh, "keep_snapshots", int, "warehouse", 10),
+        procore_base_url=_get(procore, "base_url", str, "procore").rstrip("/"),
+        connections=tuple(conns),
+        page_size=page_size,
+        lag_seconds=_get(data.get("extract", {}), "lag_seconds", int, "extract", 300),
+    )
+
+
+def load(path: Path = DEFAULT_CONFIG) -> Settings:
+    if not path.exists():
+        raise ConfigError(f"config file {path} not found: run `costbridge demo` or write one")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    settings = parse(data, base=path.parent)
+    return Settings(**{**settings.__dict__, "source": path})
+
+
+def render(settings_data: dict) -> str:
+    """TOML text for a config dict (flat tables and one array of tables, enough for ours)."""
+    lines: list[str] = []
+    for key, value in settings_data.items():
+        if isinstance(value, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {_toml(v)}" for k, v in value.items()]
+            lines.append("")
+    for conn in settings_data.get("connections", []):
+        lines.append("[[connections]]")
+        lines += [f"{k} = {_toml(v)}" for k, v in conn.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,104 @@
+"""The HTTP client every source shares: retries, rate limits, call counting.
+
+Retries 429 (honouring ``Retry-After``, or ``X-Rate-Limit-Reset`` as Procore sends it), 5xx,
+timeouts, connection errors and truncated JSON bodies, with capped exponential backoff. JSON
+numbers are parsed as ``Decimal`` so money stays exact from the wire on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+log = logging.getLogger("costbridge.http")
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class ApiError(RuntimeError):
+    """A request failed for good; the message names the system, resource and status."""
+
+
+class CallStats:
+    """Calls and rows per (system, resource), shared by a run for its summary."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.retries: Counter[tuple[str, str]] = Counter()
+        self.rows: Counter[tuple[str, str]] = Counter()
+
+    def add(self, counter: str, system: str, resource: str, n: int = 1) -> None:
+        with self._lock:
+            getattr(self, counter)[(system, resource)] += n
+
+
+STATS = CallStats()
+
+
+class ApiClient:
+    def __init__(self, system: str, base_url: str, headers: dict[str, str],
+                 timeout: float = 30.0, max_attempts: int = 6, max_delay: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep, stats: CallStats | None = None):
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", **headers})
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.stats = stats or STATS
+
+    def get(self, path: str, resource: str, params: dict | None = None,
+            headers: dict[str, str] | None = None) -> tuple[Any, requests.Response]:
+        """GET and decode JSON; returns (body, response)."""
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in range(1, self.max_attempts + 1):
+            self.stats.add("calls", self.system, resource)
+            try:
+                resp = self.session.get(url, params=params, headers=headers,
+                                        timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self._backoff(resource, attempt, None, f"{type(exc).__name__}")
+                continue
+            if resp.status_code in RETRY_STATUSES:
+                self._backoff(resource, attempt, resp, f"HTTP {resp.status_code}")
+                continue
+            if resp.status_code >= 400:
+                raise ApiError(f"{self.system} {resource}: HTTP {resp.status_code} "
+                               f"{resp.text[:300]}")
+            try:
+                return json.loads(resp.content, parse_float=Decimal), resp
+            except ValueError:
+                self._backoff(resource, attempt, None, "truncated or invalid JSON body")
+        raise ApiError(f"{self.system} {resource}: gave up after {self.max_attempts} attempts")
+
+    def _backoff(self, resource: str, attempt: int, resp: requests.Response | None,
+                 why: str) -> None:
+        if attempt >= self.max_attempts:
+            raise ApiError(f"{self.system} {resource}: {why}, gave up after {attempt} attempts")
+        delay = min(self.max_delay, 0.5 * 2 ** (attempt - 1))
+        if resp is not None:
+            delay = _server_delay(resp, delay, self.max_delay)
+        self.stats.add("retries", self.system, resource)
+        log.warning("%s %s: %s, retry %d in %.1fs", self.system, resource, why, attempt, delay)
+        self.sleep(delay)
+
+
+def _server_delay(resp: requests.Response, default: float, cap: float) -> float:
+    """Seconds the server asked us to wait: Retry-After, else a rate-limit reset time."""
+    retry_after = resp.headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return min(cap, float(retry_after))
+    reset = resp.headers.get("X-Rate-Limit-Reset")
+    if resp.status_code == 429 and reset and reset.strip().isdigit():
+        return min(cap, max(0.0, float(reset) - time.time()))
+    return default

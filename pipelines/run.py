@@ -1,0 +1,134 @@
+"""One run: extract-load every system → dbt build → publish, with progress and a summary."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+
+from pipelines import publish
+from pipelines.config import Settings
+from pipelines.http import STATS
+from pipelines.sources.procore import procore_source
+from pipelines.sources.xero import xero_source
+
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+class RunFailed(RuntimeError):
+    """A step failed; nothing was published."""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    durations: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # "<dataset>.<table>" → rows loaded
+    calls: dict[str, int] = field(default_factory=dict)  # "<system>.<resource>" → API calls
+    retries: dict[str, int] = field(default_factory=dict)
+    snapshot: str | None = None
+
+    def render(self) -> str:
+        out = [f"run {self.run_id}"]
+        out += [f"  {k:<28} {v:8.2f} s" for k, v in self.durations.items()]
+        out.append("  rows loaded:")
+        out += [f"    {k:<40} {v:>9,}" for k, v in sorted(self.rows.items())]
+        out.append("  API calls (retries):")
+        out += [f"    {k:<40} {v:>9,} ({self.retries.get(k, 0)})"
+                for k, v in sorted(self.calls.items())]
+        if self.snapshot:
+            out.append(f"  published snapshot: {self.snapshot}")
+        return "\n".join(out)
+
+
+def _pipeline(name: str, settings: Settings) -> dlt.Pipeline:
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=f"costbridge_{name}",
+        destination=dlt.destinations.duckdb(str(settings.warehouse)),
+        dataset_name=f"raw_{name}",
+        pipelines_dir=str(settings.warehouse.parent / ".dlt_pipelines"),
+        progress="log" if os.environ.get("COSTBRIDGE_PROGRESS") == "log" else None,
+    )
+
+
+def _connections_resource(settings: Settings):
+    rows = [{"connection_id": c.id, "erp": c.erp, "procore_company_id": c.procore_company_id,
+             "company_name": c.company_name, "erp_tenant_id": c.erp_tenant_id,
+             "tracking_category": c.tracking_category, "retainage_item": c.retainage_item,
+             "enabled": c.enabled} for c in settings.connections]
+    return dlt.resource(rows, name="connections", primary_key="connection_id",
+                        write_disposition="replace")
+
+
+def sources(settings: Settings, full_refresh: bool = False) -> dict[str, object]:
+    """The dlt sources of a run, keyed by dataset suffix."""
+    common = {"page_size": settings.page_size, "lag_seconds": settings.lag_seconds,
+              "full_refresh": full_refresh}
+    out: dict[str, object] = {"ops": _connections_resource(settings)}
+    xero = settings.active("xero")
+    if xero:
+        out["xero"] = xero_source(xero, **common)
+    out["procore"] = procore_source(settings.active(), settings.procore_base_url, **common)
+    return out
+
+
+def extract_load(settings: Settings, summary: RunSummary, log: Callable[[str], None],
+                 full_refresh: bool = False) -> None:
+    for name, source in sources(settings, full_refresh).items():
+        t0 = time.perf_counter()
+        log(f"extract-load {name} …")
+        pipeline = _pipeline(name, settings)
+        pipeline.run(source, loader_file_format="parquet")
+        trace = pipeline.last_trace
+        counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
+        for table, n in counts.items():
+            if not table.startswith("_dlt"):
+                summary.rows[f"raw_{name}.{table}"] = n
+        summary.durations[f"extract-load {name}"] = time.perf_counter() - t0
+        log(f"extract-load {name}: {sum(counts.values()):,} rows "
+            f"in {summary.durations[f'extract-load {name}']:.1f} s")
+
+
+def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None) -> None:
+    from dbt.cli.main import dbtRunner
+
+    target = settings.warehouse.parent / "dbt_target"
+    os.environ["COSTBRIDGE_WAREHOUSE"] = str(settings.warehouse.resolve())
+    args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+            "--target-path", str(target), "--log-path", str(target / "logs")]
+    if select:
+        args += ["--select", select]
+    log("dbt build …")
+    result = dbtRunner().invoke(args)
+    if not result.success:
+        raise RunFailed(f"dbt build failed ({result.exception or 'see the failures above'}); "
+                        "nothing was published")
+
+
+def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bool = False,
+        publish_result: bool = True) -> RunSummary:
+    """extract-load → dbt build → publish. Raises RunFailed and publishes nothing on failure."""
+    STATS.calls.clear()
+    STATS.retries.clear()
+    STATS.rows.clear()
+    summary = RunSummary(run_id=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    start = time.perf_counter()
+    extract_load(settings, summary, log, full_refresh)
+    t0 = time.perf_counter()
+    dbt_build(settings, log)
+    summary.durations["dbt build"] = time.perf_counter() - t0
+    if publish_result:
+        t0 = time.perf_counter()
+        snap = publish.publish(settings.warehouse, settings.published, summary.run_id,
+                               keep=settings.keep_snapshots)
+        summary.snapshot = snap.name
+        summary.durations["publish"] = time.perf_counter() - t0
+    summary.durations["total"] = time.perf_counter() - start
+    summary.calls = {f"{s}.{r}": n for (s, r), n in STATS.calls.items()}
+    summary.retries = {f"{s}.{r}": n for (s, r), n in STATS.retries.items()}
+    return summary

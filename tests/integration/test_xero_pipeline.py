@@ -1,0 +1,200 @@
+"""The tiny world through the real sandbox over HTTP, dlt, DuckDB, dbt and a published
+snapshot, compared with the world's own ledger (XE-11, XE-12, XE-13, R-1, R-4)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from pipelines import publish
+from pipelines.run import run
+from pipelines.sandbox.world import World, cents
+from tests.conftest import settings_for, start_world
+
+RESOURCES = {  # raw_xero table → the world rows it serves
+    "invoices": lambda w: w.t["erp_txns"].filter(pl.col("erp_type") == "ACCPAY"),
+    "bank_transactions": lambda w: w.t["erp_txns"].filter(
+        pl.col("erp_type").is_in(["SPEND", "RECEIVE"])),
+    "credit_notes": lambda w: w.t["erp_txns"].filter(pl.col("erp_type") == "ACCPAYCREDIT"),
+    "payments": lambda w: w.t["erp_payments"],
+}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    world, server = start_world(seed=7, size="tiny")
+    settings = settings_for(server, world, tmp_path_factory.mktemp("wh"))
+    summary = run(settings, log=lambda m: None)
+    yield world, server, settings, summary
+    server.stop()
+
+
+def xero_ids(world: World) -> list[str]:
+    return world.connections("xero")["connection_id"].to_list()
+
+
+def snapshot_frame(settings, table: str, order: str) -> pl.DataFrame:
+    con = publish.open_snapshot(settings.published)
+    try:
+        return pl.from_arrow(con.execute(f"select * from {table} order by {order}").arrow())
+    finally:
+        con.close()
+
+
+def expected_job_costs(world: World) -> dict[tuple, tuple[Decimal, Decimal, Decimal]]:
+    led = world.ledger().filter(pl.col("connection_id").is_in(xero_ids(world)))
+    return {(r["connection_id"], r["procore_project_id"], r["cost_code"], r["cost_type"]):
+            (cents(r["jtd_cents"]), cents(r["ci_cents"]), cents(r["direct_cents"]))
+            for r in led.iter_rows(named=True)}
+
+
+def actual_job_costs(settings) -> dict[tuple, tuple[Decimal, Decimal, Decimal]]:
+    jc = snapshot_frame(settings, "job_costs", "connection_id, project_id, cost_code, cost_type")
+    return {(r["connection_id"], r["project_id"], r["cost_code"], r["cost_type"]):
+            (r["jtd_cost"], r["commitment_invoiced"], r["direct_cost"])
+            for r in jc.iter_rows(named=True)}
+
+
+def test_xe_12_job_costs_equal_the_world_ledger_to_the_cent(env):
+    world, _, settings, _ = env
+    expected = expected_job_costs(world)
+    assert expected, "the tiny world must have job costs"
+    assert actual_job_costs(settings) == expected
+
+
+def test_xe_11_xe_13_direct_costs_are_exactly_the_syncable_lines(env):
+    world, _, settings, _ = env
+    lines = world.cost_lines().filter(pl.col("connection_id").is_in(xero_ids(world)))
+    syncable = lines.filter(pl.col("is_syncable"))
+    dc = snapshot_frame(settings, "direct_costs", "direct_cost_line_id")
+    assert sorted(dc["direct_cost_line_id"].to_list()) == sorted(syncable["line_id"].to_list())
+    signed = syncable.select(pl.when(pl.col("erp_type") == "ACCPAYCREDIT")
+                             .then(-pl.col("line_amount")).otherwise(pl.col("line_amount")))
+    assert sum(dc["amount"].to_list(), Decimal(0)) == cents(signed.to_series().sum())
+    kinds = {"bill": "Invoice", "credit_note": "Invoice", "subinv_bill": "Subcontractor Invoice",
+             "spend": "Expense"}
+    expected_types = syncable.group_by(pl.col("txn_kind").replace_strict(kinds)).len()
+    got_types = dc.group_by("direct_cost_type").len()
+    assert dict(got_types.iter_rows()) == dict(expected_types.iter_rows())
+    assert set(dc["status"].unique()) == {"Approved"}
+
+
+def test_every_erp_cost_line_is_in_the_marts_with_its_reason(env):
+    world, _, settings, _ = env
+    lines = world.cost_lines().filter(pl.col("connection_id").is_in(xero_ids(world)))
+    mart = snapshot_frame(settings, "erp_cost_lines", "erp_line_id")
+    assert mart.height == lines.height
+    assert sum(mart["line_amount"].to_list(), Decimal(0)) == cents(lines["line_amount"].sum())
+    by_line = dict(zip(mart["erp_line_id"], mart["is_syncable"], strict=True))
+    assert {lid: by_line[lid] for lid in lines["line_id"]} == dict(
+        zip(lines["line_id"], lines["is_syncable"], strict=True))
+    assert mart.filter(~pl.col("is_syncable") & pl.col("unsyncable_reason").is_null()).is_empty()
+
+
+def test_r_4_budget_view_carries_the_split_per_budget_line(env):
+    world, _, settings, _ = env
+    bv = snapshot_frame(settings, "rpt_budget_view", "connection_id, project_id, wbs_code")
+    expected = expected_job_costs(world)
+    for r in bv.filter(pl.col("connection_id").is_in(xero_ids(world))).iter_rows(named=True):
+        jtd, ci, direct = expected.get(
+            (r["connection_id"], r["project_id"], r["cost_code"], r["cost_type"]),
+            (Decimal("0.00"),) * 3)
+        assert (r["erp_job_to_date_costs"], r["erp_commitment_invoiced"],
+                r["erp_direct_costs"]) == (jtd, ci, direct)
+    budget = world.t["wbs_codes"].filter(pl.col("connection_id").is_in(xero_ids(world)))
+    assert sum(bv.filter(pl.col("connection_id").is_in(xero_ids(world)))[
+        "original_budget_amount"].to_list(), Decimal(0)) == cents(budget["budget_cents"].sum())
+
+
+def test_r_1_job_costs_report_matches_the_mart(env):
+    _, _, settings, _ = env
+    order = "connection_id, project_id, cost_code, cost_type"
+    rpt = snapshot_frame(settings, "rpt_erp_job_costs", order)
+    jc = snapshot_frame(settings, "job_costs", order)
+    assert rpt.select(rpt.columns).equals(jc.select(rpt.columns))
+
+
+def test_run_summary_counts_rows_and_calls(env):
+    world, _, _, summary = env
+    xero = world.t["erp_txns"].filter(pl.col("connection_id").is_in(xero_ids(world)))
+    assert summary.rows["raw_xero.invoices"] == xero.filter(pl.col("erp_type") == "ACCPAY").height
+    assert summary.calls["xero.invoices"] >= 1
+    assert summary.snapshot
+
+
+def _marts(settings) -> dict[str, pl.DataFrame]:
+    out = {}
+    for t, order in [("job_costs", "connection_id, project_id, cost_code, cost_type"),
+                     ("direct_costs", "direct_cost_line_id"), ("erp_cost_lines", "erp_line_id"),
+                     ("rpt_budget_view", "connection_id, project_id, wbs_code")]:
+        out[t] = snapshot_frame(settings, t, order)
+    return out
+
+
+def _raw_counts(settings) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        tables = con.execute("select table_schema, table_name from information_schema.tables "
+                             "where table_schema like 'raw_%' and table_name not like '_dlt%'"
+                             ).fetchall()
+        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
+                for s, t in tables}
+    finally:
+        con.close()
+
+
+def _since(world: World, resource: str, lag: int) -> dict[str, object]:
+    """Per tenant, where an incremental read starts: the newest UpdatedDateUTC − lag."""
+    rows = RESOURCES[resource](world).filter(pl.col("connection_id").is_in(xero_ids(world)))
+    return {c: m - timedelta(seconds=lag) for c, m in
+            rows.group_by("connection_id").agg(pl.col("updated_at").max()).iter_rows()}
+
+
+def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
+    world, _, settings, _ = env
+    before_marts, before_raw = _marts(settings), _raw_counts(settings)
+    since = {r: _since(world, r, settings.lag_seconds) for r in RESOURCES}
+
+    # A rerun with nothing changed: no duplicate rows, identical marts.
+    again = run(settings, log=lambda m: None)
+    assert _raw_counts(settings) == before_raw
+    for name, frame in _marts(settings).items():
+        assert frame.equals(before_marts[name]), name
+    for r in RESOURCES:  # only the rows inside the lag window were read again
+        overlap = sum(RESOURCES[r](world).filter(
+            (pl.col("connection_id") == c) & (pl.col("updated_at") > s)).height
+            for c, s in since[r].items())
+        assert again.rows.get(f"raw_xero.{r}", 0) == overlap, r
+
+    changed = world.advance()
+    third = run(settings, log=lambda m: None)
+    for r in RESOURCES:
+        expected = sum(RESOURCES[r](world).filter(
+            (pl.col("connection_id") == c) & (pl.col("updated_at") > s)).height
+            for c, s in since[r].items())
+        assert third.rows.get(f"raw_xero.{r}", 0) == expected, r
+    assert _raw_counts(settings)["raw_xero.invoices"] == before_raw["raw_xero.invoices"]
+    assert actual_job_costs(settings) == expected_job_costs(world)
+    lines = snapshot_frame(settings, "erp_cost_lines", "erp_line_id")
+    voided = lines.filter(pl.col("erp_transaction_id").is_in(changed["bills_voided"]))
+    assert not voided.is_empty()
+    assert set(voided["status"]) == {"VOIDED"}
+    assert set(voided["unsyncable_reason"]) == {"status_not_approved"}
+    projects = _raw_project_names(settings)
+    for pid in changed["projects_renamed"]:
+        assert projects[pid].endswith("(rev 1)")
+
+
+def _raw_project_names(settings) -> dict[int, str]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return dict(con.execute("select id, name from raw_procore.projects").fetchall())
+    finally:
+        con.close()
