@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,20 +96,24 @@ def extract_load(settings: Settings, summary: RunSummary, log: Callable[[str], N
             f"in {summary.durations[f'extract-load {name}']:.1f} s")
 
 
-def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None) -> None:
-    from dbt.cli.main import dbtRunner
-
+def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None,
+              quiet: bool = False) -> None:
+    """``dbt build`` in its own process: dbt-duckdb keeps its DuckDB handle open for the life of
+    the process, which would lock the file against the publisher and the next run."""
     target = settings.warehouse.parent / "dbt_target"
-    os.environ["COSTBRIDGE_WAREHOUSE"] = str(settings.warehouse.resolve())
-    args = ["build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(target), "--log-path", str(target / "logs")]
+    env = {**os.environ, "COSTBRIDGE_WAREHOUSE": str(settings.warehouse.resolve()),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    args = [str(dbt), "build", "--project-dir", str(DBT_PROJECT),
+            "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target),
+            "--log-path", str(target / "logs")]
     if select:
         args += ["--select", select]
     log("dbt build …")
-    result = dbtRunner().invoke(args)
-    if not result.success:
-        raise RunFailed(f"dbt build failed ({result.exception or 'see the failures above'}); "
-                        "nothing was published")
+    result = subprocess.run(args, env=env, capture_output=quiet, text=True)
+    if result.returncode != 0:
+        detail = (result.stdout or "")[-3000:] if quiet else "see the failures above"
+        raise RunFailed(f"dbt build failed; nothing was published. {detail}")
 
 
 def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bool = False,

@@ -39,7 +39,7 @@ def xero_ids(world: World) -> list[str]:
 def snapshot_frame(settings, table: str, order: str) -> pl.DataFrame:
     con = publish.open_snapshot(settings.published)
     try:
-        return pl.from_arrow(con.execute(f"select * from {table} order by {order}").arrow())
+        return con.sql(f"select * from {table} order by {order}").pl()
     finally:
         con.close()
 
@@ -140,7 +140,8 @@ def _raw_counts(settings) -> dict[str, int]:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema like 'raw_%' and table_name not like '_dlt%'"
+                             "where table_schema like 'raw_%' and table_schema not like '%_staging' "
+                             "and table_name not like '_dlt%'"
                              ).fetchall()
         return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
                 for s, t in tables}
