@@ -73,7 +73,8 @@ def bench(size: str, seed: int = 42) -> str:
            f"(all connections), generated in {gen_s:.1f} s"]
     for name in sorted({k.split(".")[0] for k in summary.rows}):
         n = sum(v for k, v in summary.rows.items() if k.startswith(name + "."))
-        out.append(f"  {name:<14} {n:>10,} rows  {summary.durations[f'extract-load {name[4:]}']:7.1f} s")
+        took = summary.durations[f"extract-load {name[4:]}"]
+        out.append(f"  {name:<14} {n:>10,} rows  {took:7.1f} s")
     out.append(f"  extract-load   {rows:>10,} rows  {el_s:7.1f} s  = {rows / el_s:,.0f} rows/s")
     out.append(f"  API calls      {calls:>10,}  (retries {sum(STATS.retries.values())})")
     for (system, resource), n in sorted(STATS.calls.items()):

@@ -29,6 +29,9 @@ DIVISIONS = {
 # Xero-only items: never exported from Procore, so lines on them are unsyncable (XE-11).
 XERO_ONLY_ITEMS = ("GEN-OVERHEAD", "FUEL", "OFFICE-SUPPLIES", "TOOLS-SMALL")
 RETAINAGE_ITEM = "RETAINAGE"
+COMPANY_NAMES = ("Harbour", "Summit", "Ridge", "Cascade", "Pioneer", "Granite", "Meridian",
+                 "Beacon", "Keystone")
+PROJECT_NAMES = ("Harbour View", "Lakeside", "Northgate", "Riverbend", "Hillcrest", "Westfield")
 WORLD_START = datetime(2025, 1, 1, tzinfo=UTC)
 LIVE_DATE = datetime(2025, 3, 1, tzinfo=UTC)  # connections go live here (C-4)
 WORLD_NOW = datetime(2026, 6, 30, tzinfo=UTC)
@@ -203,7 +206,7 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
         cid = f"{kind}-{sum(1 for k in spec.kinds[:i] if k == kind) + 1}"
         conns.append({
             "connection_id": cid, "erp": kind, "procore_company_id": 4000 + i + 1,
-            "company_name": f"{['Harbour', 'Summit', 'Ridge', 'Cascade', 'Pioneer', 'Granite', 'Meridian', 'Beacon', 'Keystone'][i % 9]} Builders {i + 1}",
+            "company_name": f"{COMPANY_NAMES[i % len(COMPANY_NAMES)]} Builders {i + 1}",
             "erp_tenant_id": _guid(rng, 1)[0], "live_date": LIVE_DATE,
             "retainage_item": RETAINAGE_ITEM, "tracking_category": "Job",
         })
@@ -253,7 +256,8 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     # Projects: synced ones are Xero tracking options linked in Procore; one pre-existing
     # project (created before the connection went live) was never linked (C-4).
     np_ = spec.projects
-    pnames = [f"{['Harbour View', 'Lakeside', 'Northgate', 'Riverbend', 'Hillcrest', 'Westfield'][j % 6]} {'Tower' if j % 2 else 'Residences'} {j + 1}" for j in range(np_)]
+    pnames = [f"{PROJECT_NAMES[j % len(PROJECT_NAMES)]} {('Residences', 'Tower')[j % 2]} {j + 1}"
+              for j in range(np_)]
     pnames[1] = pnames[1] + " Stage Two Mixed-Use Redevelopment and Civil Works"
     created_p = np.where(np.arange(np_) == np_ - 1, 0, rng.integers(60, 400, np_)) * 86400
     is_synced = np.ones(np_, dtype=bool)
@@ -344,7 +348,8 @@ def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
         rng.integers(0, linked_vendors.height, n_c)]
     created = rng.integers(70, 300, n_c) * 86400
     commits = pl.DataFrame({
-        "connection_id": cid, "company_id": company, "commitment_id": base + 300_000 + np.arange(n_c),
+        "connection_id": cid, "company_id": company,
+        "commitment_id": base + 300_000 + np.arange(n_c),
         "project_id": proj, "vendor_id": vend,
         "number": [f"SC-{j + 1:03d}" for j in range(n_c)],
         "title": [f"Subcontract package {j + 1}" for j in range(n_c)],

@@ -140,7 +140,8 @@ def _raw_counts(settings) -> dict[str, int]:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema like 'raw_%' and table_schema not like '%_staging' "
+                             "where table_schema like 'raw_%' "
+                             "and table_schema not like '%_staging' "
                              "and table_name not like '_dlt%'"
                              ).fetchall()
         return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
