@@ -62,7 +62,7 @@ def bench(size: str, seed: int = 42) -> str:
             extract_load(settings, summary, log=lambda m: None)
             el_s = time.perf_counter() - t1
             t2 = time.perf_counter()
-            dbt_build(settings, log=lambda m: None)
+            dbt_build(settings, log=lambda m: None, quiet=True)
             dbt_s = time.perf_counter() - t2
     finally:
         proc.terminate()

@@ -91,6 +91,7 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
             retainage_item=_get(c, "retainage_item", str, where, "RETAINAGE"),
             enabled=_get(c, "enabled", bool, where, True),
         ))
+    _check_pairing(conns)
     page_size = _get(data.get("extract", {}), "page_size", int, "extract", 1000)
     if not 1 <= page_size <= 1000:
         raise ConfigError(f"extract.page_size must be 1..1000, got {page_size}")
@@ -103,6 +104,22 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
         page_size=page_size,
         lag_seconds=_get(data.get("extract", {}), "lag_seconds", int, "extract", 300),
     )
+
+
+def _check_pairing(conns: list[Connection]) -> None:
+    """C-1 / XE-1: a Procore company pairs with exactly one ERP company, and an ERP company
+    (Xero organisation, NetSuite account, Acumatica tenant) with exactly one Procore company."""
+    by_company: dict[int, str] = {}
+    by_tenant: dict[tuple[str, str], str] = {}
+    for i, c in enumerate(conns):
+        other = by_company.setdefault(c.procore_company_id, c.id)
+        if other != c.id:
+            raise ConfigError(f"connections[{i}].procore_company_id {c.procore_company_id} is "
+                              f"already paired by connection {other!r} (C-1)")
+        other = by_tenant.setdefault((c.erp, c.erp_tenant_id), c.id)
+        if other != c.id:
+            raise ConfigError(f"connections[{i}].erp_tenant_id {c.erp_tenant_id!r} is already "
+                              f"paired by connection {other!r} (C-1, XE-1)")
 
 
 def load(path: Path = DEFAULT_CONFIG) -> Settings:

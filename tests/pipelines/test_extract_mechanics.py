@@ -141,6 +141,13 @@ def test_config_parses_and_names_the_bad_key():
          r"connections\[0\]\.procore_company_id must be int"),
         ({**GOOD, "connections": GOOD["connections"] * 2}, r"connections\[1\]\.id 'x'"),
         ({**GOOD, "procore": {}}, r"procore\.base_url is missing"),
+        # C-1, XE-1: one Procore company ↔ one ERP company, both ways.
+        ({**GOOD, "connections": [GOOD["connections"][0],
+                                  {**GOOD["connections"][0], "id": "y", "erp_tenant_id": "u"}]},
+         r"connections\[1\]\.procore_company_id 1 is already paired by connection 'x' \(C-1\)"),
+        ({**GOOD, "connections": [GOOD["connections"][0],
+                                  {**GOOD["connections"][0], "id": "y", "procore_company_id": 2}]},
+         r"connections\[1\]\.erp_tenant_id 't' is already paired.*XE-1"),
         ({**GOOD, "extract": {"page_size": 5000}}, r"extract\.page_size"),
     ]
     for data, message in bad_cases:
