@@ -172,6 +172,9 @@ def _bind(host: str, port: int) -> socket.socket:
     # Binding here (not in uvicorn) makes port 0 race-free and the port known before start.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # uvicorn does not set TCP_NODELAY on connections from a passed-in socket; without it every
+    # keep-alive request waits ~40 ms (Nagle + delayed ACK). Accepted sockets inherit it.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     return sock
 
@@ -196,6 +199,8 @@ def serve_forever(seed: int = 42, size: str = "demo", host: str = "127.0.0.1", p
           flush=True)
     try:
         uvicorn.Server(_config(app)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
+        print("sandbox stopped", flush=True)
     finally:
         sock.close()
 

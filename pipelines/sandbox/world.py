@@ -182,6 +182,17 @@ class World:
             updated_at=pl.when(pl.col("project_id").is_in(ren.implode())).then(pl.lit(stamp))
             .otherwise(pl.col("updated_at")),
         )
+        # A user deletes a synced direct cost in Procore by hand (C-7's remedy).
+        dcs = self.t["procore_direct_costs"]
+        gone = dcs.filter(pl.col("deleted_at").is_null()
+                          & pl.col("connection_id").is_in(xero_conn)).head(1)["direct_cost_id"]
+        self.t["procore_direct_costs"] = dcs.with_columns(
+            deleted_at=pl.when(pl.col("direct_cost_id").is_in(gone.implode()))
+            .then(pl.lit(stamp)).otherwise(pl.col("deleted_at")),
+            synced_at=pl.when(pl.col("direct_cost_id").is_in(gone.implode()))
+            .then(pl.lit(stamp)).otherwise(pl.col("synced_at")),
+        )
+        changed["direct_costs_deleted"] = gone.to_list()
         changed["bills_voided"] = void_ids.to_list()
         changed["spend_changed"] = bump_ids.to_list()
         changed["payments_deleted"] = del_pay.to_list()
@@ -415,8 +426,9 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
         [u[bill_like] < 0.06, u[bill_like] < 0.10, u[bill_like] < 0.14, u[bill_like] < 0.17],
         ["DRAFT", "SUBMITTED", "VOIDED", "DELETED"], "AUTHORISED")
     status[~bill_like] = np.where(u[~bill_like] < 0.05, "DELETED", "AUTHORISED")
-    status[:8] = ["DRAFT", "AUTHORISED", "AUTHORISED", "AUTHORISED", "SUBMITTED", "VOIDED",
-                  "DELETED", "AUTHORISED"] if n_own >= 8 else status[:8]
+    # Every awkward bill status at least once, on bills (bank transactions have no drafts).
+    first_bills = np.flatnonzero(kind == "bill")[:4]
+    status[first_bills] = ["DRAFT", "SUBMITTED", "VOIDED", "DELETED"][:first_bills.size]
     erp_type = np.select([kind == "bill", kind == "spend", kind == "credit_note"],
                          ["ACCPAY", "SPEND", "ACCPAYCREDIT"], "RECEIVE")
     txn_date = rng.integers(60, 545, n_own)
@@ -607,6 +619,7 @@ def _procore_direct_costs(cid, base, txns, lines):
         direct_cost_type=pl.col("txn_kind").replace_strict(
             {"bill": "invoice", "spend": "expense", "credit_note": "invoice"}, default="invoice"),
         synced_at=pl.lit(PROCORE_LAST_SYNC - timedelta(hours=2)),
+        deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         erp_deleted_after_sync=pl.col("status") == "DELETED",
     )
     dcl = synced_lines.join(dc.select("txn_id", "direct_cost_id", "erp_type"), on="txn_id").select(

@@ -187,6 +187,8 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     assert not voided.is_empty()
     assert set(voided["status"]) == {"VOIDED"}
     assert set(voided["unsyncable_reason"]) == {"status_not_approved"}
+    # A Procore deletion comes back through include_deleted and marks the row, not drops it.
+    assert _deleted_direct_costs(settings) == set(changed["direct_costs_deleted"])
     projects = _raw_project_names(settings)
     for pid in changed["projects_renamed"]:
         assert projects[pid].endswith("(rev 1)")
@@ -198,5 +200,17 @@ def _raw_project_names(settings) -> dict[int, str]:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         return dict(con.execute("select id, name from raw_procore.projects").fetchall())
+    finally:
+        con.close()
+
+
+def _deleted_direct_costs(settings) -> set[int]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return {r[0] for r in con.execute(
+            "select direct_cost_id from staging.stg_procore__direct_costs where is_deleted"
+        ).fetchall()}
     finally:
         con.close()
