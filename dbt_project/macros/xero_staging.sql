@@ -1,10 +1,10 @@
 {# The three Xero cost documents (bills, bank transactions, credit notes) share one shape:
-   a header, its line items, and each line's tracking. These macros stage each part. #}
+   a header, its line items (keyed by the document id), and each line's tracking (keyed by
+   the line id). These macros stage each part. #}
 
 {% macro stg_xero_document(source_table, id_column, type_expr, number_expr) %}
 select
     {{ id_column }} as erp_transaction_id,
-    _dlt_id as row_id,
     connection_id,
     {{ type_expr }} as erp_transaction_type,
     status,
@@ -21,9 +21,8 @@ from {{ source('raw_xero', source_table) }}
 {% macro stg_xero_document_lines(source_table) %}
 select
     line_item_id as erp_line_id,
-    _dlt_id as line_row_id,
-    _dlt_parent_id as row_id,
-    _dlt_list_idx + 1 as line_number,
+    _root_id as erp_transaction_id,
+    _idx + 1 as line_number,
     item_code,
     description as line_description,
     {{ quantity('quantity') }} as quantity,
@@ -34,7 +33,7 @@ from {{ source('raw_xero', source_table) }}
 
 {% macro stg_xero_line_tracking(source_table) %}
 select
-    _dlt_parent_id as line_row_id,
+    _parent_id as erp_line_id,
     tracking_category_id,
     tracking_option_id,
     name as tracking_category_name,

@@ -1,10 +1,22 @@
-"""Mechanics every dlt source shares: per-key incremental cursors with a lag."""
+"""Mechanics every dlt source shares: per-key incremental cursors with a lag, and the Arrow
+fast path that turns a page of nested API records into flat tables.
+
+Pages go to the warehouse as Arrow tables, one per table, so dlt skips its row-by-row JSON
+normaliser (about 15k rows/s here for nested records) and loads Parquet directly.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dlt
+import polars as pl
+import pyarrow as pa
+
+ROOT_ID, PARENT_ID, INDEX = "_root_id", "_parent_id", "_idx"
 
 
 class KeyedCursor:
@@ -38,3 +50,101 @@ class KeyedCursor:
             new = self._seen[key].astimezone(UTC)
             if prev is None or new > datetime.fromisoformat(prev):
                 self._state[key] = new.isoformat()
+
+
+@dataclass(frozen=True)
+class Child:
+    """A list field of a record that becomes its own table.
+
+    Rows carry ``_root_id`` (the top record's key, the merge key: when a record is reloaded,
+    all its child rows are replaced, so a line deleted at the source disappears too),
+    ``_parent_id`` (the enclosing record's key) and ``_idx`` (position in the list).
+    """
+
+    field: str
+    table: str
+    key: str | None = None  # the child's own id field, if it has one
+    children: tuple[Child, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How one endpoint's records become tables."""
+
+    table: str
+    key: str
+    children: tuple[Child, ...] = ()
+    drop: tuple[str, ...] = ()
+    by_field: dict[str, Child] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_field.update({c.field: c for c in self.children})
+
+
+def _flatten(rec: dict, skip: set[str], prefix: str = "") -> dict:
+    """Scalars as they are, nested objects as ``parent__field`` columns, other lists as JSON."""
+    row: dict = {}
+    for k, v in rec.items():
+        if k in skip:
+            continue
+        if isinstance(v, dict):
+            row.update(_flatten(v, set(), f"{prefix}{k}__"))
+        elif isinstance(v, list):
+            row[f"{prefix}{k}"] = json.dumps(v, default=str)  # an unmodelled list, kept whole
+        else:
+            row[f"{prefix}{k}"] = v
+    return row
+
+
+def _flatten_children(child: Child, items: list, root_id: object, parent_id: object,
+                      out: dict[str, list[dict]]) -> None:
+    skip = {c.field for c in child.children}
+    for i, item in enumerate(items):
+        row = _flatten(item, skip)
+        row[ROOT_ID], row[PARENT_ID], row[INDEX] = root_id, parent_id, i
+        out.setdefault(child.table, []).append(row)
+        own = item.get(child.key) if child.key else f"{parent_id}/{i}"
+        for c in child.children:
+            _flatten_children(c, item.get(c.field) or [], root_id, own, out)
+
+
+def flatten_page(shape: Shape, records: list[dict], extra: dict) -> dict[str, list[dict]]:
+    """Rows per table for one page of records; ``extra`` columns go on every top-level row."""
+    out: dict[str, list[dict]] = {shape.table: []}
+    skip = set(shape.by_field) | set(shape.drop)
+    for rec in records:
+        root_id = rec[shape.key]
+        out[shape.table].append(_flatten(rec, skip) | extra)
+        for child in shape.children:
+            _flatten_children(child, rec.get(child.field) or [], root_id, root_id, out)
+    return out
+
+
+def to_arrow(rows: list[dict]) -> pa.Table:
+    """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals); a column that is
+    null on every row of a page is typed text so pages of one table share a schema."""
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) else pl.Utf8)
+             for name, dtype in frame.schema.items()
+             if isinstance(dtype, pl.Decimal) or dtype == pl.Null}
+    return frame.cast(casts).to_arrow() if casts else frame.to_arrow()
+
+
+def page_items(shape: Shape, records: list[dict], extra: dict,
+               write_disposition: str = "merge") -> Iterator[object]:
+    """dlt items for one page: the top table as is, each child table with its own hints."""
+    tables = flatten_page(shape, records, extra)
+    yield dlt.mark.with_table_name(to_arrow(tables.pop(shape.table)), shape.table)
+    for child in _walk(shape.children):
+        rows = tables.get(child.table)
+        if rows:
+            hints = dlt.mark.make_hints(
+                table_name=child.table, write_disposition=write_disposition,
+                merge_key=ROOT_ID, primary_key=[PARENT_ID, INDEX])
+            yield dlt.mark.with_hints(to_arrow(rows), hints, create_table_variant=True)
+
+
+def _walk(children: tuple[Child, ...]) -> Iterator[Child]:
+    for c in children:
+        yield c
+        yield from _walk(c.children)

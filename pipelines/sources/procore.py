@@ -25,7 +25,7 @@ import dlt
 
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient
-from pipelines.sources.common import KeyedCursor
+from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Endpoint:
     path: str  # "{project_id}" is filled per project
     per_project: bool
     deletable: bool = True
+    children: tuple[Child, ...] = ()
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -40,14 +41,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     "vendors": Endpoint("rest/v1.0/vendors?company_id={company_id}", False, deletable=False),
     "wbs_codes": Endpoint(
         "rest/v1.0/projects/{project_id}/work_breakdown_structure/wbs_codes", True,
-        deletable=False),
+        deletable=False, children=(Child("segment_items", "wbs_codes__segment_items"),)),
     "budget_line_items": Endpoint("rest/v1.0/budget_line_items?project_id={project_id}", True,
                                   deletable=False),
     "work_order_contracts": Endpoint(
         "rest/v1.0/work_order_contracts?project_id={project_id}", True),
     "requisitions": Endpoint("rest/v1.0/requisitions?project_id={project_id}", True,
-                             deletable=False),
-    "direct_costs": Endpoint("rest/v1.0/projects/{project_id}/direct_costs", True),
+                             deletable=False,
+                             children=(Child("line_items", "requisitions__line_items", "id"),)),
+    "direct_costs": Endpoint("rest/v1.0/projects/{project_id}/direct_costs", True,
+                             children=(Child("line_items", "direct_costs__line_items", "id"),)),
 }
 
 
@@ -92,8 +95,9 @@ def project_ids(client: ApiClient, conn: Connection, page_size: int) -> list[int
 
 
 def _resource_rows(resource: str, connections: list[Connection], base_url: str, token: str,
-                   page_size: int, lag_seconds: int, full_refresh: bool) -> Iterator[list[dict]]:
+                   page_size: int, lag_seconds: int, full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
+    shape = Shape(resource, "id", ep.children)
     cursor = KeyedCursor(resource, lag_seconds)
     client = _client(base_url, token)
     for conn in connections:
@@ -106,32 +110,23 @@ def _resource_rows(resource: str, connections: list[Connection], base_url: str, 
             for rows in read_pages(client, resource, path, company, page_size, since,
                                    ep.deletable):
                 for row in rows:
-                    row["connection_id"] = conn.id
-                    row["company_id"] = company
-                    if project_id:
-                        row["project_id"] = project_id
                     if row.get("updated_at"):
                         cursor.observe(key, parse_ts(row["updated_at"]))
                 STATS.add("rows", "procore", resource, len(rows))
-                yield rows
+                extra = {"connection_id": conn.id, "company_id": company}
+                if project_id:
+                    extra["project_id"] = project_id
+                yield from page_items(shape, rows, extra)
             cursor.commit(key)
 
 
-def _hints(ep: Endpoint) -> dict:
-    """Columns that may be null on every row of a load still need a type, or dlt omits them."""
-    hints: dict = {"origin_id": {"data_type": "text", "nullable": True}}
-    if ep.deletable:
-        hints["deleted_at"] = {"data_type": "timestamp", "nullable": True}
-    return hints
-
-
-@dlt.source(name="procore", max_table_nesting=2)
+@dlt.source(name="procore")
 def procore_source(connections: list[Connection], base_url: str,
                    access_token: str = dlt.secrets.value, page_size: int = 1000,
                    lag_seconds: int = 300, full_refresh: bool = False):
     """One resource per Procore endpoint, across the connections' Procore companies."""
     for name in ENDPOINTS:
         resource = dlt.resource(_resource_rows, name=name, primary_key="id",
-                                write_disposition="merge", columns=_hints(ENDPOINTS[name]))
+                                write_disposition="merge")
         yield resource(name, connections, base_url, access_token, page_size, lag_seconds,
                        full_refresh)

@@ -25,7 +25,7 @@ import dlt
 
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient
-from pipelines.sources.common import KeyedCursor
+from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
 
 MSDATE = re.compile(r"/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/")
 
@@ -37,17 +37,29 @@ class Endpoint:
     where: str | None = None
     pageable: bool = True
     incremental: bool = True
+    children: tuple[Child, ...] = ()
+    drop: tuple[str, ...] = ()  # summaries of other resources, read from their own endpoints
 
 
+def _lines(table: str) -> tuple[Child, ...]:
+    return (Child("LineItems", f"{table}__line_items", "LineItemID",
+                  (Child("Tracking", f"{table}__line_items__tracking"),)),)
+
+
+ALLOCATIONS = ("Payments", "CreditNotes", "Prepayments", "Overpayments", "Allocations")
 ENDPOINTS: dict[str, Endpoint] = {
-    "invoices": Endpoint("Invoices", "InvoiceID", 'Type=="ACCPAY"'),
-    "bank_transactions": Endpoint("BankTransactions", "BankTransactionID"),
-    "credit_notes": Endpoint("CreditNotes", "CreditNoteID", 'Type=="ACCPAYCREDIT"'),
+    "invoices": Endpoint("Invoices", "InvoiceID", 'Type=="ACCPAY"',
+                         children=_lines("invoices"), drop=ALLOCATIONS),
+    "bank_transactions": Endpoint("BankTransactions", "BankTransactionID",
+                                  children=_lines("bank_transactions")),
+    "credit_notes": Endpoint("CreditNotes", "CreditNoteID", 'Type=="ACCPAYCREDIT"',
+                             children=_lines("credit_notes"), drop=ALLOCATIONS),
     "payments": Endpoint("Payments", "PaymentID"),
     "contacts": Endpoint("Contacts", "ContactID"),
     "items": Endpoint("Items", "ItemID", pageable=False),
-    "tracking_categories": Endpoint("TrackingCategories", "TrackingCategoryID",
-                                    pageable=False, incremental=False),
+    "tracking_categories": Endpoint(
+        "TrackingCategories", "TrackingCategoryID", pageable=False, incremental=False,
+        children=(Child("Options", "tracking_categories__options", "TrackingOptionID"),)),
 }
 
 
@@ -89,24 +101,26 @@ def read_pages(client: ApiClient, resource: str, ep: Endpoint, page_size: int,
 
 
 def _resource_rows(resource: str, connections: list[Connection], token: str, page_size: int,
-                   lag_seconds: int, full_refresh: bool) -> Iterator[list[dict]]:
+                   lag_seconds: int, full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
+    shape = Shape(resource, ep.primary_key, ep.children, ep.drop)
+    disposition = "merge" if ep.incremental else "replace"
     cursor = KeyedCursor(resource, lag_seconds) if ep.incremental else None
     for conn in connections:
         since = None if (full_refresh or cursor is None) else cursor.start(conn.id)
         for rows in read_pages(_client(conn, token), resource, ep, page_size, since):
-            for row in rows:
-                row["connection_id"] = conn.id
-                if cursor and row.get("UpdatedDateUTC"):
-                    cursor.observe(conn.id, parse_msdate(row["UpdatedDateUTC"]))
+            if cursor:
+                for row in rows:
+                    if row.get("UpdatedDateUTC"):
+                        cursor.observe(conn.id, parse_msdate(row["UpdatedDateUTC"]))
             STATS.add("rows", "xero", resource, len(rows))
-            yield rows
+            yield from page_items(shape, rows, {"connection_id": conn.id}, disposition)
         if cursor:
             cursor.commit(conn.id)
 
 
-@dlt.source(name="xero", max_table_nesting=3)
-def _xero_source(connections: list[Connection], access_token: str = dlt.secrets.value,
+@dlt.source(name="xero")
+def xero_source(connections: list[Connection], access_token: str = dlt.secrets.value,
                 page_size: int = 1000, lag_seconds: int = 300, full_refresh: bool = False):
     """One resource per Xero endpoint, across all Xero connections."""
     for name, ep in ENDPOINTS.items():
@@ -116,10 +130,3 @@ def _xero_source(connections: list[Connection], access_token: str = dlt.secrets.
         )
         yield resource(name, connections, access_token, page_size, lag_seconds, full_refresh)
 
-
-def xero_source(connections: list[Connection], **kwargs) -> dlt.sources.DltSource:
-    """The Xero source, keeping Xero's ISO ``DateString`` values as the text they are: a date
-    with a midnight time, not an instant to shift across time zones."""
-    source = _xero_source(connections, **kwargs)
-    source.schema.remove_type_detection("iso_timestamp")
-    return source

@@ -126,26 +126,23 @@ def test_run_summary_counts_rows_and_calls(env):
 
 
 @pytest.mark.browser
-def test_app_shows_the_ledger_figure_from_the_published_run(env, tmp_path):
+def test_app_shows_the_ledger_figure_from_the_published_run(env, browser, tmp_path):
     """The app, over what this run published, shows the world's JTD total (XE-12)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from reports.formatting import money
-    from tests.app.conftest import CHROMIUM, CHROMIUM_ARGS, run_app
+    from tests.browser import run_app
 
     world, _, settings, _ = env
     total = sum((jtd for jtd, _, _ in expected_job_costs(world).values()), Decimal(0))
-    assert CHROMIUM.exists(), "browser tests need Debian's chromium: apt-get install chromium"
-    with run_app(settings.published, tmp_path / "streamlit.log") as url, \
-            sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with run_app(settings.published, tmp_path / "streamlit.log") as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(url)
         label = page.get_by_test_id("stMetricLabel").get_by_text("JTD cost", exact=True)
         value = page.get_by_test_id("stMetric").filter(has=label).get_by_test_id(
             "stMetricValue")
         expect(value).to_have_text(money(total), timeout=30_000)
-        browser.close()
+        page.close()
 
 
 def _marts(settings) -> dict[str, pl.DataFrame]:

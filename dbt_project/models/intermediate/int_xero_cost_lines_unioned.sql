@@ -51,9 +51,9 @@ select
     documents.updated_at
 from documents
 inner join lines
-    on lines.row_id = documents.row_id
+    on lines.erp_transaction_id = documents.erp_transaction_id
 inner join connections
     on connections.connection_id = documents.connection_id
 left join tracking
-    on tracking.line_row_id = lines.line_row_id
+    on tracking.erp_line_id = lines.erp_line_id
     and tracking.tracking_category_name = connections.tracking_category

@@ -1,6 +1,6 @@
 select
     cast(id as bigint) as direct_cost_line_id,
-    _dlt_parent_id as row_id,
+    _root_id as direct_cost_id,
     origin_id as erp_line_ref,
     wbs_code__flat_code as wbs_code,
     description as line_description,

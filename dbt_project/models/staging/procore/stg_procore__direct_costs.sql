@@ -1,6 +1,5 @@
 select
     cast(id as bigint) as direct_cost_id,
-    _dlt_id as row_id,
     connection_id,
     cast(project_id as bigint) as project_id,
     direct_cost_type,

@@ -1,6 +1,6 @@
 select
     cast(id as bigint) as requisition_line_id,
-    _dlt_parent_id as row_id,
+    _root_id as requisition_id,
     wbs_code__flat_code as wbs_code,
     {{ money('amount') }} as amount
 from {{ source('raw_procore', 'requisitions__line_items') }}

@@ -1,6 +1,5 @@
 select
     cast(id as bigint) as requisition_id,
-    _dlt_id as row_id,
     connection_id,
     cast(project_id as bigint) as project_id,
     cast(commitment_id as bigint) as commitment_id,

@@ -1,6 +1,5 @@
 select
     tracking_category_id,
-    _dlt_id as row_id,
     connection_id,
     name as tracking_category_name,
     status
