@@ -49,6 +49,9 @@ class RunSummary:
 
 def _pipeline(name: str, settings: Settings) -> dlt.Pipeline:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    # Arrow pages skip dlt's normaliser, which would otherwise add _dlt_load_id; keep it so
+    # every raw row says which load wrote it (and partial loads can be found and removed).
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=f"costbridge_{name}",
         destination=dlt.destinations.duckdb(str(settings.warehouse)),

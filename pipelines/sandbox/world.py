@@ -115,7 +115,7 @@ class World:
         lines = self.t["erp_lines"]
         txns = self.t["erp_txns"].select(
             "txn_id", "txn_kind", "status", "erp_type", "is_status_ok", "is_type_ok")
-        out = lines.join(txns, on="txn_id").with_columns(
+        out = lines.join(txns, on="txn_id", maintain_order="left").with_columns(
             is_syncable=pl.col("is_status_ok") & pl.col("is_type_ok")
             & pl.col("is_project_ok") & pl.col("is_item_ok") & pl.col("is_code_on_project_ok")
         )
@@ -392,7 +392,7 @@ def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
     per = rng.integers(1, 4, n_r)
     rid = np.repeat(np.arange(n_r), per)
     wbs_ok = wbs.filter(pl.col("erp_item_id").is_not_null())
-    by_proj = {p: g for (p,), g in wbs_ok.group_by("project_id")}
+    by_proj = {p: g for (p,), g in wbs_ok.group_by("project_id", maintain_order=True)}
     pick = rng.random(rid.size)
     flat, wid = [], []
     for r, u in zip(rid, pick, strict=True):
@@ -499,8 +499,10 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
     # Subcontractor-invoice bills: one line per requisition line plus a retainage line.
     req_map = dict(zip(exp["requisition_id"], ids[own_n:], strict=True))
     rl = req_lines.filter(pl.col("requisition_id").is_in(exp["requisition_id"].implode())).join(
-        reqs.select("requisition_id", "project_id", "retainage_pct"), on="requisition_id")
-    rl = rl.join(projects.select("project_id", "erp_option_id"), on="project_id")
+        reqs.select("requisition_id", "project_id", "retainage_pct"), on="requisition_id",
+        maintain_order="left")
+    rl = rl.join(projects.select("project_id", "erp_option_id"), on="project_id",
+                 maintain_order="left")
     sub_lines = pl.DataFrame({
         "txn_id": [req_map[r] for r in rl["requisition_id"]],
         "line_no": _line_no(rl["requisition_id"].to_numpy()),
@@ -535,11 +537,14 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
                                          "no_tracking"]),
         # The line's item is a WBS code of the project it is coded to.
         is_code_on_project_ok=pl.col("case") == "ok",
-    ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left")
+    ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left",
+            maintain_order="left")
     lines = lines.with_columns(description=pl.format("{} work, line {}", pl.col("item_code"),
                                                      pl.col("line_no")))
-    totals = lines.group_by("txn_id").agg(total=pl.col("line_amount").sum())
-    txns = txns.join(totals, on="txn_id", how="left").with_columns(pl.col("total").fill_null(0))
+    totals = lines.group_by("txn_id", maintain_order=True).agg(
+        total=pl.col("line_amount").sum())
+    txns = txns.join(totals, on="txn_id", how="left", maintain_order="left").with_columns(
+        pl.col("total").fill_null(0))
     return txns.drop("day", "vendor_index"), lines
 
 
@@ -553,8 +558,9 @@ def _line_no(group_idx: np.ndarray) -> np.ndarray:
 def _pick_items(rng, wbs: pl.DataFrame, proj_id: np.ndarray, case: np.ndarray):
     """Item code per line: an exported WBS code of the project, or an unsyncable item."""
     ok = wbs.filter(pl.col("erp_item_id").is_not_null())
-    codes_by_proj = {int(p): g["flat_code"].to_numpy() for (p,), g in ok.group_by("project_id")}
-    ids_by_proj = {int(p): g["wbs_code_id"].to_numpy() for (p,), g in ok.group_by("project_id")}
+    groups = ok.group_by("project_id", maintain_order=True)
+    codes_by_proj = {int(p): g["flat_code"].to_numpy() for (p,), g in groups}
+    ids_by_proj = {int(p): g["wbs_code_id"].to_numpy() for (p,), g in groups}
     all_codes = ok["flat_code"].unique().sort().to_numpy()
     u = rng.random(proj_id.size)
     item = np.empty(proj_id.size, dtype=object)
@@ -593,9 +599,12 @@ def _payments(rng, cid, txns: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame
     return pays.with_columns(
         connection_id=pl.lit(cid), payment_id=pl.Series(_guid(rng, n)),
         amount=pl.col("total"), status=pl.Series(status),
-        payment_date=pl.col("txn_date") + pl.duration(days=20),
+        # Paid 20 days after the bill, but never after the world's clock.
+        payment_date=pl.min_horizontal(pl.col("txn_date") + pl.duration(days=20),
+                                       pl.lit(WORLD_NOW.date() - timedelta(days=2))),
         reference=pl.format("EFT {}", pl.int_range(pl.len()) + 1),
-        updated_at=pl.col("updated_at") + pl.duration(days=21),
+        updated_at=pl.min_horizontal(pl.col("updated_at") + pl.duration(days=21),
+                                     pl.lit(WORLD_NOW - timedelta(days=1))),
         is_partial=pl.col("txn_id").is_in(partial["txn_id"].implode()),
     ).drop("total")
 
@@ -622,14 +631,16 @@ def _procore_direct_costs(cid, base, txns, lines):
         deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         erp_deleted_after_sync=pl.col("status") == "DELETED",
     )
-    dcl = synced_lines.join(dc.select("txn_id", "direct_cost_id", "erp_type"), on="txn_id").select(
+    dcl = synced_lines.join(dc.select("txn_id", "direct_cost_id", "erp_type"), on="txn_id",
+                            maintain_order="left").select(
         "connection_id", "direct_cost_id", "line_id", "item_code", "wbs_code_id",
         "procore_project_id", "description", "quantity", "unit_amount",
         amount=pl.when(pl.col("erp_type") == "ACCPAYCREDIT").then(-pl.col("line_amount"))
         .otherwise(pl.col("line_amount")),
     )
-    proj = dcl.group_by("direct_cost_id").agg(pl.col("procore_project_id").first())
-    dc = dc.join(proj, on="direct_cost_id")
+    proj = dcl.group_by("direct_cost_id", maintain_order=True).agg(
+        pl.col("procore_project_id").first())
+    dc = dc.join(proj, on="direct_cost_id", maintain_order="left")
     return dc, dcl
 
 

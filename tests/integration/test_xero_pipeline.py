@@ -94,6 +94,43 @@ def test_every_erp_cost_line_is_in_the_marts_with_its_reason(env):
     assert mart.filter(~pl.col("is_syncable") & pl.col("unsyncable_reason").is_null()).is_empty()
 
 
+def test_c_4_pre_existing_unlinked_project_costs_do_not_sync(env):
+    """C-4: the project that predates the connection was never linked; its ERP costs stay
+    out of job costs, each line marked project_not_synced, none dropped."""
+    world, _, settings, _ = env
+    projects = world.t["procore_projects"].filter(
+        pl.col("connection_id").is_in(xero_ids(world)) & ~pl.col("is_synced"))
+    assert not projects.is_empty()
+    lines = snapshot_frame(settings, "erp_cost_lines", "erp_line_id").filter(
+        pl.col("tracking_option_id").is_in(projects["erp_option_id"].implode())
+        & pl.col("is_status_approved") & pl.col("is_type_eligible"))
+    assert not lines.is_empty()
+    assert set(lines["unsyncable_reason"]) == {"project_not_synced"}
+    jc = snapshot_frame(settings, "job_costs", "project_id")
+    assert not set(jc["project_id"]) & set(projects["project_id"])
+
+
+def test_xe_9_retainage_lines_and_negative_invoices(env):
+    """XE-9: retainage posts on its own line to the retainage item (not a cost code, so it
+    never syncs); negative subcontractor invoices are never exported, so no bill exists."""
+    world, _, settings, _ = env
+    lines = snapshot_frame(settings, "erp_cost_lines", "erp_line_id")
+    retainage = lines.filter(pl.col("item_code") == "RETAINAGE")
+    expected = world.cost_lines().filter(pl.col("connection_id").is_in(xero_ids(world))
+                                         & pl.col("is_retainage"))
+    assert retainage.height == expected.height > 0
+    assert (retainage["line_amount"] < 0).all()
+    assert set(retainage.filter(pl.col("is_status_approved"))["unsyncable_reason"]) == {
+        "item_not_synced"}
+    reqs = world.t["procore_requisitions"].filter(pl.col("connection_id").is_in(xero_ids(world)))
+    negative = reqs.filter(pl.col("is_negative"))["requisition_id"].to_list()
+    assert negative
+    assert not world.t["erp_txns"].filter(pl.col("requisition_id").is_in(negative)).height
+    assert _warehouse_rows(settings, "select count(*) from staging.stg_procore__requisitions "
+                           f"where requisition_id in ({', '.join(map(str, negative))}) "
+                           "and erp_transaction_ref is null") == [(len(negative),)]
+
+
 def test_r_4_budget_view_carries_the_split_per_budget_line(env):
     world, _, settings, _ = env
     bv = snapshot_frame(settings, "rpt_budget_view", "connection_id, project_id, wbs_code")
@@ -207,6 +244,10 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     assert not voided.is_empty()
     assert set(voided["status"]) == {"VOIDED"}
     assert set(voided["unsyncable_reason"]) == {"status_not_approved"}
+    # C-7, XE-10: a payment deleted in Xero after it synced stays visible, marked DELETED.
+    deleted = _warehouse_rows(settings, "select payment_id, is_deleted from "
+                              "staging.stg_xero__payments where status = 'DELETED'")
+    assert set(changed["payments_deleted"]) <= {pid for pid, is_del in deleted if is_del}
     # A Procore deletion comes back through include_deleted and marks the row, not drops it.
     assert _deleted_direct_costs(settings) == set(changed["direct_costs_deleted"])
     projects = _raw_project_names(settings)
@@ -232,5 +273,15 @@ def _deleted_direct_costs(settings) -> set[int]:
         return {r[0] for r in con.execute(
             "select direct_cost_id from staging.stg_procore__direct_costs where is_deleted"
         ).fetchall()}
+    finally:
+        con.close()
+
+
+def _warehouse_rows(settings, sql: str) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
     finally:
         con.close()
