@@ -94,15 +94,29 @@ def project_ids(client: ApiClient, conn: Connection, page_size: int) -> list[int
     return ids
 
 
-def _resource_rows(resource: str, connections: list[Connection], base_url: str, token: str,
-                   page_size: int, lag_seconds: int, full_refresh: bool) -> Iterator[object]:
+class ProjectIndex:
+    """Each company's project ids, listed once per run and shared by the per-project
+    resources (which must visit unchanged projects for their own changed children)."""
+
+    def __init__(self, client: ApiClient, page_size: int) -> None:
+        self.client, self.page_size = client, page_size
+        self._ids: dict[int, list[int]] = {}
+
+    def __call__(self, conn: Connection) -> list[int]:
+        if conn.procore_company_id not in self._ids:
+            self._ids[conn.procore_company_id] = project_ids(self.client, conn, self.page_size)
+        return self._ids[conn.procore_company_id]
+
+
+def _resource_rows(resource: str, connections: list[Connection], client: ApiClient,
+                   projects: ProjectIndex, page_size: int, lag_seconds: int,
+                   full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
     shape = Shape(resource, "id", ep.children)
     cursor = KeyedCursor(resource, lag_seconds)
-    client = _client(base_url, token)
     for conn in connections:
         company = conn.procore_company_id
-        scopes = project_ids(client, conn, page_size) if ep.per_project else [None]
+        scopes = projects(conn) if ep.per_project else [None]
         for project_id in scopes:
             key = f"{company}/{project_id}" if project_id else str(company)
             since = None if full_refresh else cursor.start(key)
@@ -125,8 +139,10 @@ def procore_source(connections: list[Connection], base_url: str,
                    access_token: str = dlt.secrets.value, page_size: int = 1000,
                    lag_seconds: int = 300, full_refresh: bool = False):
     """One resource per Procore endpoint, across the connections' Procore companies."""
+    client = _client(base_url, access_token)
+    projects = ProjectIndex(client, page_size)
     for name in ENDPOINTS:
         resource = dlt.resource(_resource_rows, name=name, primary_key="id",
                                 write_disposition="merge")
-        yield resource(name, connections, base_url, access_token, page_size, lag_seconds,
+        yield resource(name, connections, client, projects, page_size, lag_seconds,
                        full_refresh)
