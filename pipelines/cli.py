@@ -181,6 +181,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Progress of long extracts: one line per resource and connection.
+    progress = logging.StreamHandler()
+    progress.setFormatter(logging.Formatter("[costbridge] %(message)s"))
+    extract_log = logging.getLogger("costbridge.extract")
+    extract_log.setLevel(logging.INFO)
+    extract_log.addHandler(progress)
+    extract_log.propagate = False
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -17,6 +17,7 @@ API: https://developers.procore.com/reference/rest
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ import dlt
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient
 from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
+
+log = logging.getLogger("costbridge.extract")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
     for conn in connections:
         company = conn.procore_company_id
         scopes = projects(conn) if ep.per_project else [None]
+        n = 0
         for project_id in scopes:
             key = f"{company}/{project_id}" if project_id else str(company)
             since = None if full_refresh else cursor.start(key)
@@ -127,11 +131,14 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
                     if row.get("updated_at"):
                         cursor.observe(key, parse_ts(row["updated_at"]))
                 STATS.add("rows", "procore", resource, len(rows))
+                n += len(rows)
                 extra = {"connection_id": conn.id, "company_id": company}
                 if project_id:
                     extra["project_id"] = project_id
                 yield from page_items(shape, rows, extra)
             cursor.commit(key)
+        log.info("procore %s %s: %d records from %d scope(s)", conn.id, resource, n,
+                 len(scopes))
 
 
 @dlt.source(name="procore")

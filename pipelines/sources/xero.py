@@ -16,6 +16,7 @@ API: https://developer.xero.com/documentation/api/accounting/overview
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient
 from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
 
+log = logging.getLogger("costbridge.extract")
 MSDATE = re.compile(r"/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/")
 
 
@@ -108,13 +110,17 @@ def _resource_rows(resource: str, connections: list[Connection], token: str, pag
     cursor = KeyedCursor(resource, lag_seconds) if ep.incremental else None
     for conn in connections:
         since = None if (full_refresh or cursor is None) else cursor.start(conn.id)
+        n = 0
         for rows in read_pages(_client(conn, token), resource, ep, page_size, since):
+            n += len(rows)
             if cursor:
                 for row in rows:
                     if row.get("UpdatedDateUTC"):
                         cursor.observe(conn.id, parse_msdate(row["UpdatedDateUTC"]))
             STATS.add("rows", "xero", resource, len(rows))
             yield from page_items(shape, rows, {"connection_id": conn.id}, disposition)
+        log.info("xero %s %s: %d records%s", conn.id, resource, n,
+                 f" modified since {since:%Y-%m-%d %H:%M:%S}" if since else "")
         if cursor:
             cursor.commit(conn.id)
 
