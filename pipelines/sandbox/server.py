@@ -10,7 +10,6 @@ it in the foreground for the CLI. Only the base URL and credentials differ from 
 
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import threading
@@ -204,16 +203,3 @@ def serve_forever(seed: int = 42, size: str = "demo", host: str = "127.0.0.1", p
     finally:
         sock.close()
 
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="Serve the costbridge sandbox APIs.")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--size", default="demo", choices=list(world_mod.SIZES))
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    a = p.parse_args(argv)
-    serve_forever(a.seed, a.size, a.host, a.port)
-
-
-if __name__ == "__main__":
-    main()
