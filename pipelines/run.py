@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import publish
 from pipelines.config import Settings
@@ -88,7 +89,11 @@ def extract_load(settings: Settings, summary: RunSummary, log: Callable[[str], N
         t0 = time.perf_counter()
         log(f"extract-load {name} …")
         pipeline = _pipeline(name, settings)
-        pipeline.run(source, loader_file_format="parquet")
+        try:
+            pipeline.run(source, loader_file_format="parquet")
+        except PipelineStepFailed as exc:
+            raise RunFailed(f"extract-load {name} failed at {exc.step}: {_root_cause(exc)}; "
+                            "nothing was published") from exc
         trace = pipeline.last_trace
         counts = trace.last_normalize_info.row_counts if trace.last_normalize_info else {}
         for table, n in counts.items():
@@ -97,6 +102,13 @@ def extract_load(settings: Settings, summary: RunSummary, log: Callable[[str], N
         summary.durations[f"extract-load {name}"] = time.perf_counter() - t0
         log(f"extract-load {name}: {sum(counts.values()):,} rows "
             f"in {summary.durations[f'extract-load {name}']:.1f} s")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error's message: dlt wraps extraction errors in several layers."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return str(exc)
 
 
 def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None,
