@@ -25,6 +25,10 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 class ApiError(RuntimeError):
     """A request failed for good; the message names the system, resource and status."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class CallStats:
     """Calls and rows per (system, resource), shared by a run for its summary."""
@@ -34,10 +38,18 @@ class CallStats:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.retries: Counter[tuple[str, str]] = Counter()
         self.rows: Counter[tuple[str, str]] = Counter()
+        self.skipped: list[str] = []  # scopes left out of a run, with why
 
     def add(self, counter: str, system: str, resource: str, n: int = 1) -> None:
         with self._lock:
             getattr(self, counter)[(system, resource)] += n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.retries.clear()
+            self.rows.clear()
+            self.skipped.clear()
 
 
 STATS = CallStats()
@@ -46,7 +58,8 @@ STATS = CallStats()
 class ApiClient:
     def __init__(self, system: str, base_url: str, headers: dict[str, str],
                  timeout: float = 30.0, max_attempts: int = 6, max_delay: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, stats: CallStats | None = None):
+                 sleep: Callable[[float], None] = time.sleep, stats: CallStats | None = None,
+                 parse_int: Callable[[str], Any] | None = None):
         self.system = system
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
@@ -56,6 +69,7 @@ class ApiClient:
         self.max_delay = max_delay
         self.sleep = sleep
         self.stats = stats or STATS
+        self.parse_int = parse_int
 
     def get(self, path: str, resource: str, params: dict | None = None,
             headers: dict[str, str] | None = None) -> tuple[Any, requests.Response]:
@@ -66,7 +80,9 @@ class ApiClient:
             try:
                 resp = self.session.get(url, params=params, headers=headers,
                                         timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
                 self._backoff(resource, attempt, None, f"{type(exc).__name__}")
                 continue
             if resp.status_code in RETRY_STATUSES:
@@ -74,9 +90,10 @@ class ApiClient:
                 continue
             if resp.status_code >= 400:
                 raise ApiError(f"{self.system} {resource}: HTTP {resp.status_code} "
-                               f"{resp.text[:300]}")
+                               f"{resp.text[:300]}", status=resp.status_code)
             try:
-                return json.loads(resp.content, parse_float=Decimal), resp
+                return json.loads(resp.content, parse_float=Decimal,
+                                  parse_int=self.parse_int), resp
             except ValueError:
                 self._backoff(resource, attempt, None, "truncated or invalid JSON body")
         raise ApiError(f"{self.system} {resource}: gave up after {self.max_attempts} attempts")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import publish
@@ -33,6 +34,7 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)  # "<dataset>.<table>" → rows loaded
     calls: dict[str, int] = field(default_factory=dict)  # "<system>.<resource>" → API calls
     retries: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # scopes left out, with why
     snapshot: str | None = None
 
     def render(self) -> str:
@@ -43,6 +45,9 @@ class RunSummary:
         out.append("  API calls (retries):")
         out += [f"    {k:<40} {v:>9,} ({self.retries.get(k, 0)})"
                 for k, v in sorted(self.calls.items())]
+        if self.skipped:
+            out.append(f"  SKIPPED {len(self.skipped)} scope(s), their data is from earlier runs:")
+            out += [f"    {why}" for why in self.skipped]
         if self.snapshot:
             out.append(f"  published snapshot: {self.snapshot}")
         return "\n".join(out)
@@ -76,10 +81,16 @@ def sources(settings: Settings, full_refresh: bool = False) -> dict[str, object]
     common = {"page_size": settings.page_size, "lag_seconds": settings.lag_seconds,
               "full_refresh": full_refresh}
     out: dict[str, object] = {"ops": _connections_resource(settings)}
-    xero = settings.active("xero")
-    if xero:
-        out["xero"] = xero_source(xero, **common)
-    out["procore"] = procore_source(settings.active(), settings.procore_base_url, **common)
+    try:
+        xero = settings.active("xero")
+        if xero:
+            out["xero"] = xero_source(xero, **common)
+        out["procore"] = procore_source(settings.active(), settings.procore_base_url, **common)
+    except ConfigFieldMissingException as exc:
+        raise RunFailed(f"a credential is missing ({', '.join(exc.fields)}): set "
+                        "SOURCES__XERO__ACCESS_TOKEN and SOURCES__PROCORE__ACCESS_TOKEN, or "
+                        "[sources.xero] / [sources.procore] access_token in "
+                        ".dlt/secrets.toml") from exc
     return out
 
 
@@ -134,9 +145,7 @@ def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None
 def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bool = False,
         publish_result: bool = True) -> RunSummary:
     """extract-load → dbt build → publish. Raises RunFailed and publishes nothing on failure."""
-    STATS.calls.clear()
-    STATS.retries.clear()
-    STATS.rows.clear()
+    STATS.reset()
     summary = RunSummary(run_id=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     start = time.perf_counter()
     extract_load(settings, summary, log, full_refresh)
@@ -152,4 +161,5 @@ def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bo
     summary.durations["total"] = time.perf_counter() - start
     summary.calls = {f"{s}.{r}": n for (s, r), n in STATS.calls.items()}
     summary.retries = {f"{s}.{r}": n for (s, r), n in STATS.retries.items()}
+    summary.skipped = list(STATS.skipped)
     return summary

@@ -1,3 +1,7 @@
+{# load_id: a record reloaded without some child rows (a line removed, tracking cleared)
+   keeps its old children in the raw table, since a merge can only replace the rows a load
+   brings; children are current only when they came in the same load as their parent. #}
+
 {# The three Xero cost documents (bills, bank transactions, credit notes) share one shape:
    a header, its line items (keyed by the document id), and each line's tracking (keyed by
    the line id). These macros stage each part. #}
@@ -14,7 +18,8 @@ select
     contact__name as contact_name,
     {{ xero_date('date_string') }} as transaction_date,
     {{ money('total') }} as total,
-    {{ xero_timestamp('updated_date_utc') }} as updated_at
+    {{ xero_timestamp('updated_date_utc') }} as updated_at,
+    _dlt_load_id as load_id
 from {{ source('raw_xero', source_table) }}
 {% endmacro %}
 
@@ -27,7 +32,8 @@ select
     description as line_description,
     {{ quantity('quantity') }} as quantity,
     {{ quantity('unit_amount') }} as unit_amount,
-    {{ money('line_amount') }} as line_amount
+    {{ money('line_amount') }} as line_amount,
+    _dlt_load_id as load_id
 from {{ source('raw_xero', source_table) }}
 {% endmacro %}
 
@@ -37,6 +43,7 @@ select
     tracking_category_id,
     tracking_option_id,
     name as tracking_category_name,
-    option as tracking_option_name
+    option as tracking_option_name,
+    _dlt_load_id as load_id
 from {{ source('raw_xero', source_table) }}
 {% endmacro %}

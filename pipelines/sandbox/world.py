@@ -117,7 +117,7 @@ class World:
             "txn_id", "txn_kind", "status", "erp_type", "is_status_ok", "is_type_ok")
         out = lines.join(txns, on="txn_id", maintain_order="left").with_columns(
             is_syncable=pl.col("is_status_ok") & pl.col("is_type_ok")
-            & pl.col("is_project_ok") & pl.col("is_item_ok") & pl.col("is_code_on_project_ok")
+            & pl.col("is_project_ok") & pl.col("is_item_ok")
         )
         if connection_id:
             out = out.filter(pl.col("connection_id") == connection_id)
@@ -535,12 +535,20 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
         # The item was exported from Procore (company-level), whatever project it is coded to.
         is_item_ok=pl.col("case").is_in(["ok", "code_off_project", "unsynced_project",
                                          "no_tracking"]),
-        # The line's item is a WBS code of the project it is coded to.
+        # The line's item is a WBS code of the project it is coded to (informational: XE-11
+        # asks only for a synced item; Procore adds a $0 budget line for such costs).
         is_code_on_project_ok=pl.col("case") == "ok",
     ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left",
             maintain_order="left")
-    lines = lines.with_columns(description=pl.format("{} work, line {}", pl.col("item_code"),
-                                                     pl.col("line_no")))
+    # An exported item is a cost code + cost type (XE-4), whichever project it is coded to.
+    parts = pl.col("item_code").str.split_exact(".", 1)
+    lines = lines.with_columns(
+        description=pl.format("{} work, line {}", pl.col("item_code"), pl.col("line_no")),
+        cost_code=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_0"))
+        .otherwise(pl.col("cost_code")),
+        cost_type=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_1"))
+        .otherwise(pl.col("cost_type")),
+    )
     totals = lines.group_by("txn_id", maintain_order=True).agg(
         total=pl.col("line_amount").sum())
     txns = txns.join(totals, on="txn_id", how="left", maintain_order="left").with_columns(
@@ -612,8 +620,7 @@ def _payments(rng, cid, txns: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame
 def _procore_direct_costs(cid, base, txns, lines):
     """What Procore holds after its last job-cost import: syncable ERP transactions as of
     PROCORE_LAST_SYNC, including some the ERP has since deleted (C-7), which stay."""
-    synced_lines = lines.filter(pl.col("is_project_ok") & pl.col("is_item_ok")
-                                & pl.col("is_code_on_project_ok"))
+    synced_lines = lines.filter(pl.col("is_project_ok") & pl.col("is_item_ok"))
     t = txns.filter(
         pl.col("is_type_ok") & (pl.col("created_at") < PROCORE_LAST_SYNC)
         & (pl.col("txn_kind") != "subinv_bill")  # subcontractor invoices stay out (NS-16 kin)

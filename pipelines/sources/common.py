@@ -43,11 +43,17 @@ class KeyedCursor:
         if key not in self._seen or value > self._seen[key]:
             self._seen[key] = value
 
-    def commit(self, key: str) -> None:
-        """Record the newest value seen for ``key``; call after its last page was yielded."""
+    def commit(self, key: str, ceiling: datetime | None = None) -> None:
+        """Record the newest value seen for ``key``; call after its last page was yielded.
+
+        ``ceiling`` is when the read began: a record modified while we paged may carry a
+        newer time than others we have not seen in their new state, so the cursor never
+        passes the start of the read (the lag absorbs clock skew with the server)."""
         if key in self._seen:
             prev = self._state.get(key)
             new = self._seen[key].astimezone(UTC)
+            if ceiling is not None:
+                new = min(new, ceiling.astimezone(UTC))
             if prev is None or new > datetime.fromisoformat(prev):
                 self._state[key] = new.isoformat()
 
@@ -75,6 +81,7 @@ class Shape:
     key: str
     children: tuple[Child, ...] = ()
     drop: tuple[str, ...] = ()
+    decimals: frozenset[str] = frozenset()  # columns always DECIMAL, whatever a page holds
     by_field: dict[str, Child] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -120,13 +127,16 @@ def flatten_page(shape: Shape, records: list[dict], extra: dict) -> dict[str, li
     return out
 
 
-def to_arrow(rows: list[dict]) -> pa.Table:
-    """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals); a column that is
-    null on every row of a page is typed text so pages of one table share a schema."""
+def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset()) -> pa.Table:
+    """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals), also where a page
+    happens to hold only whole numbers (``decimals``: else the first page would fix an
+    integer column and later cents would be rounded away); a column that is null on every
+    row of a page is typed text so pages of one table share a schema."""
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) else pl.Utf8)
+    casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) or name in decimals
+                    else pl.Utf8)
              for name, dtype in frame.schema.items()
-             if isinstance(dtype, pl.Decimal) or dtype == pl.Null}
+             if isinstance(dtype, pl.Decimal) or dtype == pl.Null or name in decimals}
     return frame.cast(casts).to_arrow() if casts else frame.to_arrow()
 
 
@@ -134,14 +144,16 @@ def page_items(shape: Shape, records: list[dict], extra: dict,
                write_disposition: str = "merge") -> Iterator[object]:
     """dlt items for one page: the top table as is, each child table with its own hints."""
     tables = flatten_page(shape, records, extra)
-    yield dlt.mark.with_table_name(to_arrow(tables.pop(shape.table)), shape.table)
+    yield dlt.mark.with_table_name(to_arrow(tables.pop(shape.table), shape.decimals),
+                                   shape.table)
     for child in _walk(shape.children):
         rows = tables.get(child.table)
         if rows:
             hints = dlt.mark.make_hints(
                 table_name=child.table, write_disposition=write_disposition,
                 merge_key=ROOT_ID, primary_key=[PARENT_ID, INDEX])
-            yield dlt.mark.with_hints(to_arrow(rows), hints, create_table_variant=True)
+            yield dlt.mark.with_hints(to_arrow(rows, shape.decimals), hints,
+                                      create_table_variant=True)
 
 
 def _walk(children: tuple[Child, ...]) -> Iterator[Child]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import dlt
 
 from pipelines.config import Connection
-from pipelines.http import STATS, ApiClient
+from pipelines.http import STATS, ApiClient, ApiError
 from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
 
 log = logging.getLogger("costbridge.extract")
@@ -55,6 +55,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "direct_costs": Endpoint("rest/v1.0/projects/{project_id}/direct_costs", True,
                              children=(Child("line_items", "direct_costs__line_items", "id"),)),
 }
+
+
+# Procore money comes as strings ("1234.50") or numbers; either way it lands as DECIMAL.
+MONEY = frozenset({"original_budget_amount", "grand_total", "amount", "quantity", "unit_cost",
+                   "g702__total_completed_and_stored_to_date", "g702__total_retainage",
+                   "g702__current_payment_due"})
 
 
 def parse_ts(value: str) -> datetime:
@@ -115,7 +121,7 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
                    projects: ProjectIndex, page_size: int, lag_seconds: int,
                    full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
-    shape = Shape(resource, "id", ep.children)
+    shape = Shape(resource, "id", ep.children, decimals=MONEY)
     cursor = KeyedCursor(resource, lag_seconds)
     for conn in connections:
         company = conn.procore_company_id
@@ -124,19 +130,31 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
         for project_id in scopes:
             key = f"{company}/{project_id}" if project_id else str(company)
             since = None if full_refresh else cursor.start(key)
+            started = datetime.now(UTC)
             path = ep.path.format(company_id=company, project_id=project_id)
-            for rows in read_pages(client, resource, path, company, page_size, since,
-                                   ep.deletable):
-                for row in rows:
-                    if row.get("updated_at"):
-                        cursor.observe(key, parse_ts(row["updated_at"]))
-                STATS.add("rows", "procore", resource, len(rows))
-                n += len(rows)
-                extra = {"connection_id": conn.id, "company_id": company}
-                if project_id:
-                    extra["project_id"] = project_id
-                yield from page_items(shape, rows, extra)
-            cursor.commit(key)
+            extra = {"connection_id": conn.id, "company_id": company}
+            if project_id:
+                extra["project_id"] = project_id
+            try:
+                for rows in read_pages(client, resource, path, company, page_size, since,
+                                       ep.deletable):
+                    for row in rows:
+                        if row.get("updated_at"):
+                            cursor.observe(key, parse_ts(row["updated_at"]))
+                    STATS.add("rows", "procore", resource, len(rows))
+                    n += len(rows)
+                    yield from page_items(shape, rows, extra)
+            except ApiError as exc:
+                # One project's tool disabled, or the project deleted since it was listed:
+                # skip that scope (its cursor stays) rather than fail every connection.
+                if not project_id or exc.status not in (403, 404):
+                    raise
+                log.warning("skipped procore %s %s project %s: %s", conn.id, resource,
+                            project_id, exc)
+                STATS.skipped.append(f"procore {conn.id} {resource} project {project_id}: "
+                                     f"HTTP {exc.status}")
+                continue
+            cursor.commit(key, ceiling=started)
         log.info("procore %s %s: %d records from %d scope(s)", conn.id, resource, n,
                  len(scopes))
 

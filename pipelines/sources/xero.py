@@ -21,11 +21,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import dlt
 
 from pipelines.config import Connection
-from pipelines.http import STATS, ApiClient
+from pipelines.http import STATS, ApiClient, ApiError
 from pipelines.sources.common import Child, KeyedCursor, Shape, page_items
 
 log = logging.getLogger("costbridge.extract")
@@ -58,7 +59,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                              children=_lines("credit_notes"), drop=ALLOCATIONS),
     "payments": Endpoint("Payments", "PaymentID"),
     "contacts": Endpoint("Contacts", "ContactID"),
-    "items": Endpoint("Items", "ItemID", pageable=False),
+    # Items are few and read whole (no paging on /Items); replacing drops hard-deleted ones.
+    "items": Endpoint("Items", "ItemID", pageable=False, incremental=False),
     "tracking_categories": Endpoint(
         "TrackingCategories", "TrackingCategoryID", pageable=False, incremental=False,
         children=(Child("Options", "tracking_categories__options", "TrackingOptionID"),)),
@@ -74,17 +76,24 @@ def parse_msdate(value: str) -> datetime:
 
 
 def _client(conn: Connection, token: str) -> ApiClient:
+    # Every Xero number is an amount, quantity or rate: integers are Decimals too, so a page
+    # of whole amounts cannot type a money column as an integer.
     return ApiClient("xero", f"{conn.erp_base_url}/api.xro/2.0",
-                     {"Authorization": f"Bearer {token}", "xero-tenant-id": conn.erp_tenant_id})
+                     {"Authorization": f"Bearer {token}", "xero-tenant-id": conn.erp_tenant_id},
+                     parse_int=Decimal)
 
 
 def read_pages(client: ApiClient, resource: str, ep: Endpoint, page_size: int,
                since: datetime | None) -> Iterator[list[dict]]:
     """Yield the endpoint's records page by page."""
     headers = {"If-Modified-Since": since.strftime("%Y-%m-%dT%H:%M:%S")} if since else None
-    params: dict = {"order": "UpdatedDateUTC ASC"} if ep.incremental else {}
+    # Page in id order: a record modified while we page keeps its place, so no other record
+    # shifts across a page boundary unseen, and none is read twice.
+    params: dict = {"order": f"{ep.primary_key} ASC"} if ep.pageable else {}
     if ep.where:
         params["where"] = ep.where
+    if ep.children:
+        params["unitdp"] = 4  # unit amounts to 4 decimals, as entered
     if not ep.pageable:
         body, _ = client.get(ep.path, resource, params=params, headers=headers)
         yield body.get(ep.path, [])
@@ -110,19 +119,31 @@ def _resource_rows(resource: str, connections: list[Connection], token: str, pag
     cursor = KeyedCursor(resource, lag_seconds) if ep.incremental else None
     for conn in connections:
         since = None if (full_refresh or cursor is None) else cursor.start(conn.id)
-        n = 0
-        for rows in read_pages(_client(conn, token), resource, ep, page_size, since):
-            n += len(rows)
-            if cursor:
-                for row in rows:
-                    if row.get("UpdatedDateUTC"):
-                        cursor.observe(conn.id, parse_msdate(row["UpdatedDateUTC"]))
-            STATS.add("rows", "xero", resource, len(rows))
-            yield from page_items(shape, rows, {"connection_id": conn.id}, disposition)
+        started, n = datetime.now(UTC), 0
+        try:
+            for rows in read_pages(_client(conn, token), resource, ep, page_size, since):
+                n += len(rows)
+                if cursor:
+                    for row in rows:
+                        if row.get("UpdatedDateUTC"):
+                            cursor.observe(conn.id, parse_msdate(row["UpdatedDateUTC"]))
+                STATS.add("rows", "xero", resource, len(rows))
+                yield from page_items(shape, rows, {"connection_id": conn.id}, disposition)
+        except ApiError as exc:
+            if exc.status != 403:  # 403: this organisation is not (or no longer) connected
+                raise
+            _skip(f"xero {conn.id} {resource}: {exc}")
+            continue
         log.info("xero %s %s: %d records%s", conn.id, resource, n,
                  f" modified since {since:%Y-%m-%d %H:%M:%S}" if since else "")
         if cursor:
-            cursor.commit(conn.id)
+            cursor.commit(conn.id, ceiling=started)
+
+
+def _skip(why: str) -> None:
+    """Leave one scope out of this run, keep its cursor, and say so in the run summary."""
+    log.warning("skipped %s", why)
+    STATS.skipped.append(why)
 
 
 @dlt.source(name="xero")

@@ -1,7 +1,8 @@
 -- XE-11: a Xero line syncs as a Procore direct cost only if its type is ACCPAY, SPEND or
 -- ACCPAYCREDIT, its status is approved (AUTHORISED or PAID), its tracking option is a synced
--- Procore project, and its item is a synced cost code/cost type. costbridge also requires the
--- item to be a WBS code of that project, or the cost has no budget line to land on.
+-- Procore project, and its item is a synced cost code/cost type (XE-4: one company list, the
+-- item code is cost code + cost type). Whether the code is already a WBS code of the project
+-- is only noted: Procore adds a $0 budget line for a cost on a new code.
 with lines as (
     select * from {{ ref('int_xero_cost_lines_unioned') }}
 ),
@@ -17,13 +18,13 @@ items as (
 ),
 
 synced_items as (
-    select distinct connection_id, erp_item_ref
+    select distinct connection_id, erp_item_ref, cost_code, cost_type
     from {{ ref('stg_procore__wbs_codes') }}
     where erp_item_ref is not null
 ),
 
 project_codes as (
-    select connection_id, project_id, wbs_code_id, wbs_code, cost_code, cost_type
+    select connection_id, project_id, wbs_code_id, wbs_code
     from {{ ref('stg_procore__wbs_codes') }}
     where erp_item_ref is not null
 ),
@@ -41,9 +42,9 @@ joined as (
         projects.project_number,
         projects.project_name,
         synced_items.erp_item_ref is not null as is_item_synced,
+        synced_items.cost_code,
+        synced_items.cost_type,
         project_codes.wbs_code_id,
-        project_codes.cost_code,
-        project_codes.cost_type,
         subcontractor_invoices.requisition_id
     from lines
     left join projects
@@ -78,14 +79,13 @@ flagged as (
 select
     *,
     is_type_eligible and is_status_approved and is_project_synced and is_item_synced
-        and is_code_on_project as is_syncable,
+        as is_syncable,
     case
         when not is_type_eligible then 'type_not_eligible'
         when not is_status_approved then 'status_not_approved'
         when tracking_option_id is null then 'no_project'
         when not is_project_synced then 'project_not_synced'
         when not is_item_synced then 'item_not_synced'
-        when not is_code_on_project then 'cost_code_not_on_project'
     end as unsyncable_reason,
     -- A vendor credit reduces cost; Xero sends its lines positive.
     case when erp_transaction_type = 'ACCPAYCREDIT' then -line_amount else line_amount end

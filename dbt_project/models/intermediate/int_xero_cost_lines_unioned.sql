@@ -52,8 +52,10 @@ select
 from documents
 inner join lines
     on lines.erp_transaction_id = documents.erp_transaction_id
+    and lines.load_id = documents.load_id  -- only the children of the current version
 inner join connections
     on connections.connection_id = documents.connection_id
 left join tracking
     on tracking.erp_line_id = lines.erp_line_id
+    and tracking.load_id = lines.load_id
     and tracking.tracking_category_name = connections.tracking_category
