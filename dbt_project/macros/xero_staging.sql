@@ -20,7 +20,7 @@ select
     {{ money('total') }} as total,
     {{ xero_timestamp('updated_date_utc') }} as updated_at,
     _dlt_load_id as load_id
-from {{ source('raw_xero', source_table) }}
+from {{ raw('raw_xero', source_table) }} as source_table
 {% endmacro %}
 
 {% macro stg_xero_document_lines(source_table) %}
@@ -34,7 +34,7 @@ select
     {{ quantity('unit_amount') }} as unit_amount,
     {{ money('line_amount') }} as line_amount,
     _dlt_load_id as load_id
-from {{ source('raw_xero', source_table) }}
+from {{ raw('raw_xero', source_table) }} as source_table
 {% endmacro %}
 
 {% macro stg_xero_line_tracking(source_table) %}
@@ -45,5 +45,5 @@ select
     name as tracking_category_name,
     option as tracking_option_name,
     _dlt_load_id as load_id
-from {{ source('raw_xero', source_table) }}
+from {{ raw('raw_xero', source_table) }} as source_table
 {% endmacro %}

@@ -3,6 +3,7 @@ fails publishes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -86,3 +87,21 @@ def test_cli_names_the_bad_config_key(tmp_path):
     assert out.returncode == 2
     assert "connections[0].erp must be one of xero, netsuite, acumatica" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_disconnected_organisation_is_skipped_and_reported(tmp_path):
+    """A 403 for one Xero tenant leaves that connection out, says so, and the rest lands."""
+    world, server = start_world(seed=3, size="tiny")
+    try:
+        settings = settings_for(server, world, tmp_path)
+        gone = [dataclasses.replace(c, erp_tenant_id="00000000-0000-4000-8000-000000000000")
+                if c.erp == "xero" else c for c in settings.connections]
+        summary = run(dataclasses.replace(settings, connections=tuple(gone)),
+                      log=lambda m: None)
+        assert summary.skipped and all(s.startswith("xero xero-1 ") for s in summary.skipped)
+        assert any("HTTP 403" in s for s in summary.skipped)
+        assert "SKIPPED" in summary.render()
+        assert (settings.published / publish.POINTER).exists()
+        assert summary.rows.get("raw_procore.projects", 0) > 0
+    finally:
+        server.stop()

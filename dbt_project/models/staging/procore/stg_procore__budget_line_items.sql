@@ -7,4 +7,4 @@ select
     wbs_code__description as description,
     {{ money('original_budget_amount') }} as original_budget_amount,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'budget_line_items') }}
+from {{ raw('raw_procore', 'budget_line_items') }} as source_table

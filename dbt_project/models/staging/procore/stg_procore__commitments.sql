@@ -9,4 +9,4 @@ select
     deleted_at is not null as is_deleted,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'work_order_contracts') }}
+from {{ raw('raw_procore', 'work_order_contracts') }} as source_table

@@ -7,4 +7,4 @@ select
     {{ quantity('quantity') }} as quantity,
     {{ quantity('unit_cost') }} as unit_cost,
     {{ money('amount') }} as amount
-from {{ source('raw_procore', 'direct_costs__line_items') }}
+from {{ raw('raw_procore', 'direct_costs__line_items') }} as source_table

@@ -12,4 +12,4 @@ select
     origin_id as erp_transaction_ref,
     deleted_at is not null as is_deleted,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'direct_costs') }}
+from {{ raw('raw_procore', 'direct_costs') }} as source_table

@@ -10,4 +10,4 @@ select
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at,
     cast(deleted_at as timestamp) as deleted_at
-from {{ source('raw_procore', 'projects') }}
+from {{ raw('raw_procore', 'projects') }} as source_table

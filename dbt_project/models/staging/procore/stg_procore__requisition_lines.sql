@@ -3,4 +3,4 @@ select
     _root_id as requisition_id,
     wbs_code__flat_code as wbs_code,
     {{ money('amount') }} as amount
-from {{ source('raw_procore', 'requisitions__line_items') }}
+from {{ raw('raw_procore', 'requisitions__line_items') }} as source_table

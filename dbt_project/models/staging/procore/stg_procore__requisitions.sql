@@ -11,4 +11,4 @@ select
     {{ money('g702__total_completed_and_stored_to_date') }} as total_completed_to_date,
     {{ money('g702__total_retainage') }} as total_retainage,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'requisitions') }}
+from {{ raw('raw_procore', 'requisitions') }} as source_table

@@ -7,4 +7,4 @@ select
     is_active,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'vendors') }}
+from {{ raw('raw_procore', 'vendors') }} as source_table

@@ -10,4 +10,4 @@ select
     origin_id as erp_item_ref,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at
-from {{ source('raw_procore', 'wbs_codes') }}
+from {{ raw('raw_procore', 'wbs_codes') }} as source_table

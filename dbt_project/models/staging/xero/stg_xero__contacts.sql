@@ -4,4 +4,4 @@ select
     name as contact_name,
     contact_status,
     {{ xero_timestamp('updated_date_utc') }} as updated_at
-from {{ source('raw_xero', 'contacts') }}
+from {{ raw('raw_xero', 'contacts') }} as source_table

@@ -4,4 +4,4 @@ select
     code as item_code,
     name as item_name,
     {{ xero_timestamp('updated_date_utc') }} as updated_at
-from {{ source('raw_xero', 'items') }}
+from {{ raw('raw_xero', 'items') }} as source_table

@@ -10,4 +10,4 @@ select
     reference,
     status = 'DELETED' as is_deleted,
     {{ xero_timestamp('updated_date_utc') }} as updated_at
-from {{ source('raw_xero', 'payments') }}
+from {{ raw('raw_xero', 'payments') }} as source_table

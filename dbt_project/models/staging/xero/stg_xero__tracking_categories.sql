@@ -3,4 +3,4 @@ select
     connection_id,
     name as tracking_category_name,
     status
-from {{ source('raw_xero', 'tracking_categories') }}
+from {{ raw('raw_xero', 'tracking_categories') }} as source_table

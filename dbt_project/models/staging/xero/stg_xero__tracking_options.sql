@@ -3,4 +3,4 @@ select
     _parent_id as tracking_category_id,
     name as tracking_option_name,
     status
-from {{ source('raw_xero', 'tracking_categories__options') }}
+from {{ raw('raw_xero', 'tracking_categories__options') }} as source_table
