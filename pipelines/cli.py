@@ -114,8 +114,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox.server import SandboxServer
 
     base = Path(args.dir)
-    if base.exists():
-        shutil.rmtree(base)  # a demo starts from an empty warehouse
+    if base.exists():  # a demo starts from an empty warehouse, but only ever wipes its own
+        if any(base.iterdir()) and not (base / "costbridge.toml").exists():
+            raise config.ConfigError(f"--dir {base} is not empty and holds no demo: "
+                                     "choose another directory")
+        shutil.rmtree(base)
     _say(f"generating the {args.size!r} world (seed {args.seed}) …")
     world = world_mod.generate(args.seed, args.size)
     server = SandboxServer(world)

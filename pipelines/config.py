@@ -62,11 +62,42 @@ def _get(table: dict, key: str, kind: type, where: str, default: Any = ...) -> A
     return value
 
 
+KNOWN = {
+    "": {"warehouse", "procore", "extract", "connections"},
+    "warehouse": {"path", "published", "keep_snapshots"},
+    "procore": {"base_url"},
+    "extract": {"page_size", "lag_seconds"},
+    "connections": {"id", "erp", "procore_company_id", "company_name", "erp_base_url",
+                    "erp_tenant_id", "tracking_category", "retainage_item", "enabled"},
+}
+
+
+def _table(data: dict, key: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table, got {value!r}")
+    _known(value, key, key)
+    return value
+
+
+def _known(table: dict, kind: str, where: str) -> None:
+    """A misspelt key would silently fall back to a default: name it instead."""
+    unknown = sorted(set(table) - KNOWN[kind])
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(KNOWN[kind]))})")
+
+
+def _between(value: int, low: int, high: int | None, where: str) -> int:
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{where} must be {low}..{high if high else ''}, got {value}")
+    return value
+
+
 def parse(data: dict, base: Path = Path(".")) -> Settings:
-    wh = data.get("warehouse", {})
-    if not isinstance(wh, dict):
-        raise ConfigError("[warehouse] must be a table")
-    procore = data.get("procore", {})
+    _known(data, "", "costbridge.toml")
+    wh, procore = _table(data, "warehouse"), _table(data, "procore")
+    extract = _table(data, "extract")
     conns = []
     seen: set[str] = set()
     raw = data.get("connections", [])
@@ -74,6 +105,9 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
         raise ConfigError("[[connections]] must list at least one connection")
     for i, c in enumerate(raw):
         where = f"connections[{i}]"
+        if not isinstance(c, dict):
+            raise ConfigError(f"{where} must be a table")
+        _known(c, "connections", where)
         cid = _get(c, "id", str, where)
         if cid in seen:
             raise ConfigError(f"{where}.id {cid!r} is used twice")
@@ -92,17 +126,18 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
             enabled=_get(c, "enabled", bool, where, True),
         ))
     _check_pairing(conns)
-    page_size = _get(data.get("extract", {}), "page_size", int, "extract", 1000)
-    if not 1 <= page_size <= 1000:
-        raise ConfigError(f"extract.page_size must be 1..1000, got {page_size}")
     return Settings(
         warehouse=base / _get(wh, "path", str, "warehouse", "var/warehouse.duckdb"),
         published=base / _get(wh, "published", str, "warehouse", "var/published"),
-        keep_snapshots=_get(wh, "keep_snapshots", int, "warehouse", 10),
+        # Two at least: a reader may be opening the previous snapshot as a new one lands.
+        keep_snapshots=_between(_get(wh, "keep_snapshots", int, "warehouse", 10), 2, None,
+                                "warehouse.keep_snapshots"),
         procore_base_url=_get(procore, "base_url", str, "procore").rstrip("/"),
         connections=tuple(conns),
-        page_size=page_size,
-        lag_seconds=_get(data.get("extract", {}), "lag_seconds", int, "extract", 300),
+        page_size=_between(_get(extract, "page_size", int, "extract", 1000), 1, 1000,
+                           "extract.page_size"),
+        lag_seconds=_between(_get(extract, "lag_seconds", int, "extract", 300), 0, 86_400,
+                             "extract.lag_seconds"),
     )
 
 

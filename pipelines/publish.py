@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,10 +32,15 @@ class SnapshotNotFound(LookupError):
     """No published snapshot answers the request."""
 
 
-def publish(warehouse: Path, published: Path, run_id: str, keep: int = 10) -> Path:
-    """Copy every table of the published schemas into a new snapshot and switch the pointer."""
+def publish(warehouse: Path, published: Path, run_id: str, keep: int = 10,
+            only: set[tuple[str, str]] | None = None) -> Path:
+    """Copy the tables of the published schemas into a new snapshot and switch the pointer.
+
+    ``only`` names the (schema, table) pairs this build made, so a table left behind by a
+    model since removed is not published as if current."""
     stamp = datetime.now(UTC)
     snapshot_id = stamp.strftime("%Y%m%dT%H%M%S%fZ")
+    _remove_abandoned(published)
     staging = published / f".{snapshot_id}.tmp"
     staging.mkdir(parents=True, exist_ok=False)
     tables: dict[str, dict] = {}
@@ -44,6 +50,8 @@ def publish(warehouse: Path, published: Path, run_id: str, keep: int = 10) -> Pa
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ? order by 1, 2", [list(PUBLISHED_SCHEMAS)]).fetchall()
         for schema, name in rows:
+            if only is not None and (schema, name) not in only:
+                continue
             target = staging / f"{name}.parquet"
             con.execute(f'copy "{schema}"."{name}" to \'{target}\' (format parquet)')
             count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
@@ -58,6 +66,16 @@ def publish(warehouse: Path, published: Path, run_id: str, keep: int = 10) -> Pa
     _switch_pointer(published, snapshot_id)
     prune(published, keep)
     return final
+
+
+def _remove_abandoned(published: Path, older_than_s: float = 3600) -> None:
+    """Half-written snapshots of publishes that crashed (never of one still running)."""
+    if not published.exists():
+        return
+    cutoff = time.time() - older_than_s
+    for tmp in published.glob(".*.tmp"):
+        if tmp.is_dir() and tmp.stat().st_mtime < cutoff:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _switch_pointer(published: Path, snapshot_id: str) -> None:
@@ -119,3 +137,13 @@ def prune(published: Path, keep: int) -> None:
     for sid in old:
         if sid != current:
             shutil.rmtree(published / sid, ignore_errors=True)
+
+
+def built_tables(dbt_target: Path) -> set[tuple[str, str]] | None:
+    """(schema, table) of the models in the published schemas, from dbt's manifest."""
+    manifest = dbt_target / "manifest.json"
+    if not manifest.exists():
+        return None
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {(n["schema"], n["alias"]) for n in nodes
+            if n["resource_type"] == "model" and n["schema"] in PUBLISHED_SCHEMAS}

@@ -122,11 +122,15 @@ def _root_cause(exc: BaseException) -> str:
     return str(exc)
 
 
+def _dbt_target(settings: Settings) -> Path:
+    return settings.warehouse.parent / "dbt_target"
+
+
 def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None,
               quiet: bool = False) -> None:
     """``dbt build`` in its own process: dbt-duckdb keeps its DuckDB handle open for the life of
     the process, which would lock the file against the publisher and the next run."""
-    target = settings.warehouse.parent / "dbt_target"
+    target = _dbt_target(settings)
     env = {**os.environ, "COSTBRIDGE_WAREHOUSE": str(settings.warehouse.resolve()),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
@@ -155,7 +159,8 @@ def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bo
     if publish_result:
         t0 = time.perf_counter()
         snap = publish.publish(settings.warehouse, settings.published, summary.run_id,
-                               keep=settings.keep_snapshots)
+                               keep=settings.keep_snapshots,
+                               only=publish.built_tables(_dbt_target(settings)))
         summary.snapshot = snap.name
         summary.durations["publish"] = time.perf_counter() - t0
     summary.durations["total"] = time.perf_counter() - start

@@ -149,6 +149,12 @@ def test_config_parses_and_names_the_bad_key():
                                   {**GOOD["connections"][0], "id": "y", "procore_company_id": 2}]},
          r"connections\[1\]\.erp_tenant_id 't' is already paired.*XE-1"),
         ({**GOOD, "extract": {"page_size": 5000}}, r"extract\.page_size"),
+        ({**GOOD, "extract": {"lag_seconds": -3600}}, r"extract\.lag_seconds must be 0\.\."),
+        ({**GOOD, "extract": 5}, r"\[extract\] must be a table"),
+        ({**GOOD, "warehouse": {"keep_snapshot": 3}}, r"warehouse: unknown key\(s\) keep_snapshot"),
+        ({**GOOD, "warehouse": {"keep_snapshots": 1}}, r"warehouse\.keep_snapshots must be 2"),
+        ({**GOOD, "connections": [{**GOOD["connections"][0], "tenant": "t"}]},
+         r"connections\[0\]: unknown key\(s\) tenant"),
     ]
     for data, message in bad_cases:
         with pytest.raises(config.ConfigError, match=message):

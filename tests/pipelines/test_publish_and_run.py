@@ -46,6 +46,16 @@ def test_publish_copies_published_schemas_and_switches_the_pointer(tmp_path):
                ) == "100.25"
 
 
+def test_publish_leaves_out_tables_this_build_did_not_make(tmp_path):
+    wh, pub = tmp_path / "wh.duckdb", tmp_path / "published"
+    _warehouse(wh, 1)
+    con = duckdb.connect(str(wh))
+    con.execute("create table marts.removed_model as select 1 as x")
+    con.close()
+    snap = publish.publish(wh, pub, run_id="r", only={("marts", "job_costs")})
+    assert sorted(p.name for p in snap.glob("*.parquet")) == ["job_costs.parquet"]
+
+
 def test_as_of_reads_the_snapshot_of_that_time_and_prune_keeps_n(tmp_path):
     wh, pub = tmp_path / "wh.duckdb", tmp_path / "published"
     names = []
