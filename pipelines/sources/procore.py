@@ -143,12 +143,13 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
                             cursor.observe(key, parse_ts(row["updated_at"]))
                     STATS.add("rows", "procore", resource, len(rows))
                     n += len(rows)
-                    yield from page_items(shape, rows, extra)
+                    yield from page_items(shape, rows, extra,
+                                          "replace" if full_refresh else "merge")
             except ApiError as exc:
                 # One project's tool disabled, or the project deleted since it was listed:
                 # skip that scope (its cursor stays) rather than fail every connection.
-                if not project_id or exc.status not in (403, 404):
-                    raise
+                if not project_id or exc.status not in (403, 404) or full_refresh:
+                    raise  # (a full refresh replaces tables whole: no scope may be missing)
                 log.warning("skipped procore %s %s project %s: %s", conn.id, resource,
                             project_id, exc)
                 STATS.skipped.append(f"procore {conn.id} {resource} project {project_id}: "
@@ -167,7 +168,8 @@ def procore_source(connections: list[Connection], base_url: str,
     client = _client(base_url, access_token)
     projects = ProjectIndex(client, page_size)
     for name in ENDPOINTS:
+        # A full refresh replaces tables whole, so rows deleted at the source go too.
         resource = dlt.resource(_resource_rows, name=name, primary_key="id",
-                                write_disposition="merge")
+                                write_disposition="replace" if full_refresh else "merge")
         yield resource(name, connections, client, projects, page_size, lag_seconds,
                        full_refresh)

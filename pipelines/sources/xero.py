@@ -115,7 +115,8 @@ def _resource_rows(resource: str, connections: list[Connection], token: str, pag
                    lag_seconds: int, full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
     shape = Shape(resource, ep.primary_key, ep.children, ep.drop)
-    disposition = "merge" if ep.incremental else "replace"
+    # A full refresh replaces tables whole, so rows deleted at the source go too.
+    disposition = "merge" if ep.incremental and not full_refresh else "replace"
     cursor = KeyedCursor(resource, lag_seconds) if ep.incremental else None
     for conn in connections:
         since = None if (full_refresh or cursor is None) else cursor.start(conn.id)
@@ -130,7 +131,9 @@ def _resource_rows(resource: str, connections: list[Connection], token: str, pag
                 STATS.add("rows", "xero", resource, len(rows))
                 yield from page_items(shape, rows, {"connection_id": conn.id}, disposition)
         except ApiError as exc:
-            if exc.status != 403:  # 403: this organisation is not (or no longer) connected
+            # 403: this organisation is not (or no longer) connected. A full refresh replaces
+            # tables whole, so it must not go on without a tenant: that would drop its rows.
+            if exc.status != 403 or full_refresh:
                 raise
             _skip(f"xero {conn.id} {resource}: {exc}")
             continue
@@ -153,7 +156,7 @@ def xero_source(connections: list[Connection], access_token: str = dlt.secrets.v
     for name, ep in ENDPOINTS.items():
         resource = dlt.resource(
             _resource_rows, name=name, primary_key=ep.primary_key,
-            write_disposition="merge" if ep.incremental else "replace",
+            write_disposition="merge" if ep.incremental and not full_refresh else "replace",
         )
         yield resource(name, connections, access_token, page_size, lag_seconds, full_refresh)
 

@@ -254,6 +254,13 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     for pid in changed["projects_renamed"]:
         assert projects[pid].endswith("(rev 1)")
 
+    # A full refresh replaces every table whole: the same warehouse, the same marts.
+    incremental_raw, incremental_marts = _raw_counts(settings), _marts(settings)
+    run(settings, log=lambda m: None, full_refresh=True)
+    assert _raw_counts(settings) == incremental_raw
+    for name, frame in _marts(settings).items():
+        assert frame.equals(incremental_marts[name]), name
+
 
 def _raw_project_names(settings) -> dict[int, str]:
     import duckdb
