@@ -113,5 +113,9 @@ def test_a_disconnected_organisation_is_skipped_and_reported(tmp_path):
         assert "SKIPPED" in summary.render()
         assert (settings.published / publish.POINTER).exists()
         assert summary.rows.get("raw_procore.projects", 0) > 0
+        # A full refresh replaces tables whole, so it fails rather than drop that tenant.
+        with pytest.raises(RunFailed, match="HTTP 403"):
+            run(dataclasses.replace(settings, connections=tuple(gone)), log=lambda m: None,
+                full_refresh=True)
     finally:
         server.stop()
