@@ -6,8 +6,9 @@ paged with ``page``/``per_page`` and ``Link``/``Total``/``Per-Page`` headers; ``
 ``anchors_mission_style.md`` §1.8. Error bodies Procore does not document are marked [U].
 
 Served views are built once per world state, partitioned by scope (company or project) and
-sorted by ``(updated_at, id)``; a request filters and slices one partition and renders only the
-rows of its page.
+sorted by ``id`` (Procore's lists come in id order [U]; an order that does not move a record
+when it is modified also keeps paging stable); a request filters and slices one partition and
+renders only the rows of its page.
 """
 
 from __future__ import annotations
@@ -412,7 +413,7 @@ class ProcoreApi:
     # -- listing -----------------------------------------------------------------------------
     def _frame(self, res: Resource, scope: int) -> pl.DataFrame:
         def build(w: World) -> dict[int, pl.DataFrame]:
-            frame = res.build(w).sort("_updated", "_id")
+            frame = res.build(w).sort("_id")
             parts: dict[int, pl.DataFrame] = {
                 int(k[0]): g for k, g in frame.partition_by("_scope", as_dict=True).items()}
             parts[-1] = frame.clear()
