@@ -288,6 +288,19 @@ def client_ok(cid: str | None, secret: str | None) -> bool:
     return secrets.compare_digest(f"{cid}:{secret}", f"{CLIENT_ID}:{CLIENT_SECRET}")
 
 
+async def issue_token(request: Request, tokens: TokenStore, system: str, seconds: int,
+                      bad_client_status: int, extra: dict) -> Response:
+    """An OAuth2 client-credentials token endpoint; vendors differ only in the status of a bad
+    client and the extra fields of the answer."""
+    grant, cid, secret = await client_credentials(request)
+    if grant != "client_credentials":
+        return json_response({"error": "unsupported_grant_type"}, 400)
+    if not client_ok(cid, secret):
+        return json_response({"error": "invalid_client"}, bad_client_status)
+    return json_response({"access_token": tokens.issue(system, seconds), "token_type": "Bearer",
+                          "expires_in": seconds, **extra})
+
+
 # -- views of the world --------------------------------------------------------------------------
 T = TypeVar("T")
 

@@ -33,8 +33,7 @@ from pipelines.sandbox.common import (
     Views,
     Window,
     bearer_token,
-    client_credentials,
-    client_ok,
+    issue_token,
     json_response,
     parse_timestamp,
 )
@@ -340,15 +339,9 @@ class ProcoreApi:
 
     async def token(self, request: Request) -> Response:
         async def issue(r: Request) -> Response:
-            grant, cid, secret = await client_credentials(r)
-            if grant != "client_credentials":
-                return json_response({"error": "unsupported_grant_type"}, 400)
-            if not client_ok(cid, secret):
-                return json_response({"error": "invalid_client"}, 401)
-            seconds = self.limits.procore_token_seconds
-            return json_response({"access_token": self.tokens.issue("procore", seconds),
-                                  "token_type": "Bearer", "expires_in": seconds,
-                                  "created_at": int(time.time())})
+            return await issue_token(r, self.tokens, "procore",
+                                     self.limits.procore_token_seconds, 401,
+                                     {"created_at": int(time.time())})
         return await self.gate.run_async(request, issue)
 
     def fault(self, kind: str) -> Response:

@@ -35,9 +35,8 @@ from pipelines.sandbox.common import (
     Views,
     Window,
     bearer_token,
-    client_credentials,
-    client_ok,
     epoch_ms,
+    issue_token,
     json_response,
     parse_timestamp,
     text_response,
@@ -401,16 +400,10 @@ class XeroApi:
     # -- identity ----------------------------------------------------------------------------
     async def token(self, request: Request) -> Response:
         async def issue(r: Request) -> Response:
-            grant, cid, secret = await client_credentials(r)
-            if grant != "client_credentials":
-                return json_response({"error": "unsupported_grant_type"}, 400)
-            if not client_ok(cid, secret):
-                return json_response({"error": "invalid_client"}, 400)
-            seconds = self.limits.xero_token_seconds
-            return json_response({"access_token": self.tokens.issue("xero", seconds),
-                                  "expires_in": seconds, "token_type": "Bearer",
-                                  "scope": "accounting.transactions.read "
-                                           "accounting.contacts.read accounting.settings.read"})
+            scope = "accounting.transactions.read accounting.contacts.read " \
+                    "accounting.settings.read"
+            return await issue_token(r, self.tokens, "xero", self.limits.xero_token_seconds,
+                                     400, {"scope": scope})
         return await self.gate.run_async(request, issue)
 
     async def connections(self, request: Request) -> Response:
