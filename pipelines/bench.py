@@ -6,7 +6,6 @@ share the interpreter with the extract being measured.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,19 +15,13 @@ from pathlib import Path
 import requests
 
 from pipelines import config
-from pipelines.cli import _use_sandbox_secrets, write_sandbox_config
+from pipelines.cli import _use_sandbox_secrets, free_port, write_sandbox_config
 from pipelines.run import RunSummary, dbt_build, extract_load
 from pipelines.sandbox import world as world_mod
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_sandbox(size: str, seed: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "sandbox", "--size", size,
                              "--seed", str(seed), "--port", str(port)],
                             stdout=subprocess.DEVNULL)

@@ -54,7 +54,8 @@ def _use_sandbox_secrets() -> None:
         os.environ.setdefault(key, value)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -89,10 +90,10 @@ def cmd_app(args: argparse.Namespace) -> int:
     settings = config.load(Path(args.config))
     proc = start_app(settings.published, args.port)
     _say(f"app on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
-    return _wait(proc, [])
+    return _wait(proc)
 
 
-def _wait(proc: subprocess.Popen, stops: list) -> int:
+def _wait(proc: subprocess.Popen) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -103,9 +104,6 @@ def _wait(proc: subprocess.Popen, stops: list) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         return 0
-    finally:
-        for stop in stops:
-            stop()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -135,10 +133,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(f"config: {cfg.resolve()}")
         if args.no_app:
             return 0
-        port = args.port or _free_port()
+        port = args.port or free_port()
         proc = start_app(settings.published, port)
         _say(f"app on http://127.0.0.1:{port} — Ctrl-C stops the app and the sandbox")
-        return _wait(proc, [])
+        return _wait(proc)
     finally:
         server.stop()
 

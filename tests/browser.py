@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.cli import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser download is impossible offline; Debian's chromium stands in.
@@ -22,12 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 STARTUP_TIMEOUT_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -47,7 +42,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 @contextmanager
 def run_app(published: Path, log: Path) -> Iterator[str]:
     """``streamlit run app.py`` reading ``published``; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "COSTBRIDGE_PUBLISHED_DIR": str(published)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

@@ -121,6 +121,18 @@ def _encode_list(o: list | tuple, out: list[str]) -> None:
     out.append("]")
 
 
+def parse_int(raw: str | None, name: str,
+              error: Callable[[str, str], Exception]) -> int | None:
+    """An integer parameter, None when absent or empty. A non-integer raises
+    ``error(name, raw)``: each vendor words that error its own way."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise error(name, raw) from None
+
+
 def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None,
                   escape_slashes: bool = False) -> Response:
     """A JSON response; ``escape_slashes`` writes every ``/`` as ``\\/`` like .NET (Xero) does."""

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipelines.sandbox.common import Gate, Limits, json_response
+from pipelines.sandbox.common import Gate, Limits, json_response, parse_int
 from pipelines.sandbox.netsuite_auth import TbaCredentials, TbaVerifier, invalid_login_response
 from pipelines.sandbox.suiteql import SuiteQL, SuiteQLError
 
@@ -280,14 +280,10 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SuiteQLError(f"Invalid query parameter value: {name}.",  # [U] wording
-                           query_param=name) from None
+    value = parse_int(request.query_params.get(name), name,
+                      lambda n, r: SuiteQLError(f"Invalid query parameter value: {n}.",
+                                                query_param=n))  # [U] wording
+    return default if value is None else value
 
 
 def _prefers_transient(request: Request) -> bool:

@@ -35,6 +35,7 @@ from pipelines.sandbox.common import (
     bearer_token,
     issue_token,
     json_response,
+    parse_int,
     parse_timestamp,
 )
 from pipelines.sandbox.world import COST_TYPES, World, cents
@@ -285,12 +286,8 @@ class ProcoreError(Exception):
 
 
 def _int(raw: str | None, name: str) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProcoreError(400, f"Invalid value for {name}: {raw!r}") from None  # [U]
+    # Error wording [U].
+    return parse_int(raw, name, lambda n, r: ProcoreError(400, f"Invalid value for {n}: {r!r}"))
 
 
 def _range_filter(frame: pl.DataFrame, raw: str | None, column: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -650,6 +650,3 @@ def _procore_direct_costs(cid, base, txns, lines):
     dc = dc.join(proj, on="direct_cost_id", maintain_order="left")
     return dc, dcl
 
-
-def as_date(d: date | datetime) -> date:
-    return d.date() if isinstance(d, datetime) else d

@@ -38,6 +38,7 @@ from pipelines.sandbox.common import (
     epoch_ms,
     issue_token,
     json_response,
+    parse_int,
     parse_timestamp,
     text_response,
 )
@@ -349,13 +350,9 @@ def _validation_error(message: str) -> XeroError:
 
 
 def _int_param(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise _validation_error(f"'{raw}' is not a valid value for {name}") from None
+    value = parse_int(request.query_params.get(name), name,
+                      lambda n, r: _validation_error(f"'{r}' is not a valid value for {n}"))
+    return default if value is None else value
 
 
 def _accepts_json(request: Request) -> bool:

@@ -192,19 +192,13 @@ def _marts(settings) -> dict[str, pl.DataFrame]:
 
 
 def _raw_counts(settings) -> dict[str, int]:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema like 'raw_%' "
+    tables = _warehouse_rows(settings, "select table_schema, table_name "
+                             "from information_schema.tables where table_schema like 'raw_%' "
                              "and table_schema not like '%_staging' "
-                             "and table_name not like '_dlt%'"
-                             ).fetchall()
-        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
-                for s, t in tables}
-    finally:
-        con.close()
+                             "and table_name not like '_dlt%'")
+    counts = _warehouse_rows(settings, " union all ".join(
+        f"select '{s}.{t}', count(*) from \"{s}\".\"{t}\"" for s, t in tables))
+    return dict(counts)
 
 
 def _since(world: World, resource: str, lag: int) -> dict[str, object]:
@@ -249,8 +243,10 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
                               "staging.stg_xero__payments where status = 'DELETED'")
     assert set(changed["payments_deleted"]) <= {pid for pid, is_del in deleted if is_del}
     # A Procore deletion comes back through include_deleted and marks the row, not drops it.
-    assert _deleted_direct_costs(settings) == set(changed["direct_costs_deleted"])
-    projects = _raw_project_names(settings)
+    assert {r[0] for r in _warehouse_rows(
+        settings, "select direct_cost_id from staging.stg_procore__direct_costs "
+        "where is_deleted")} == set(changed["direct_costs_deleted"])
+    projects = dict(_warehouse_rows(settings, "select id, name from raw_procore.projects"))
     for pid in changed["projects_renamed"]:
         assert projects[pid].endswith("(rev 1)")
 
@@ -260,28 +256,6 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     assert _raw_counts(settings) == incremental_raw
     for name, frame in _marts(settings).items():
         assert frame.equals(incremental_marts[name]), name
-
-
-def _raw_project_names(settings) -> dict[int, str]:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return dict(con.execute("select id, name from raw_procore.projects").fetchall())
-    finally:
-        con.close()
-
-
-def _deleted_direct_costs(settings) -> set[int]:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return {r[0] for r in con.execute(
-            "select direct_cost_id from staging.stg_procore__direct_costs where is_deleted"
-        ).fetchall()}
-    finally:
-        con.close()
 
 
 def _warehouse_rows(settings, sql: str) -> list[tuple]:
