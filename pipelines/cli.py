@@ -13,10 +13,15 @@ import sys
 from pathlib import Path
 
 from pipelines import config
+from pipelines.sandbox.netsuite import account_slug
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKENS = {"SOURCES__XERO__ACCESS_TOKEN": "sandbox-xero-token",
-                  "SOURCES__PROCORE__ACCESS_TOKEN": "sandbox-procore-token"}
+                  "SOURCES__PROCORE__ACCESS_TOKEN": "sandbox-procore-token",
+                  "SOURCES__NETSUITE__CONSUMER_KEY": "sandbox-netsuite-consumer",
+                  "SOURCES__NETSUITE__CONSUMER_SECRET": "sandbox-netsuite-consumer-secret",
+                  "SOURCES__NETSUITE__TOKEN_ID": "sandbox-netsuite-token",
+                  "SOURCES__NETSUITE__TOKEN_SECRET": "sandbox-netsuite-token-secret"}
 
 
 def _say(msg: str) -> None:
@@ -30,7 +35,8 @@ def sandbox_config(url: str, world, base: Path) -> dict:
         conns.append({
             "id": c["connection_id"], "erp": c["erp"],
             "procore_company_id": c["procore_company_id"], "company_name": c["company_name"],
-            "erp_base_url": f"{url}/{c['erp']}", "erp_tenant_id": c["erp_tenant_id"],
+            "erp_base_url": _erp_base_url(url, c["erp"], c["erp_tenant_id"]),
+            "erp_tenant_id": c["erp_tenant_id"],
             "tracking_category": c["tracking_category"], "retainage_item": c["retainage_item"],
         })
     return {
@@ -40,6 +46,12 @@ def sandbox_config(url: str, world, base: Path) -> dict:
         "extract": {"page_size": 1000, "lag_seconds": 300},
         "connections": conns,
     }
+
+
+def _erp_base_url(url: str, erp: str, tenant: str) -> str:
+    if erp == "netsuite":  # the account rides in the path on loopback (sandbox/netsuite.py)
+        return f"{url}/netsuite/{account_slug(tenant)}/services/rest"
+    return f"{url}/{erp}"
 
 
 def write_sandbox_config(url: str, world, base: Path) -> Path:

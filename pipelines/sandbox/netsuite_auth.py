@@ -77,6 +77,13 @@ class TbaCredentials:
     token_secret: str
 
 
+# The sandbox's one integration record and token, the same for every account; the extract reads
+# them the dlt way (``SOURCES__NETSUITE__CONSUMER_KEY`` …), never from code.
+SANDBOX_CREDENTIALS = TbaCredentials(
+    "sandbox-netsuite-consumer", "sandbox-netsuite-consumer-secret",
+    "sandbox-netsuite-token", "sandbox-netsuite-token-secret")
+
+
 # -- RFC 5849 pieces -----------------------------------------------------------------------------
 def enc(value: str) -> str:
     """RFC 3986 percent-encoding of UTF-8 (§3.6): only A-Z a-z 0-9 - . _ ~ stay as they are."""
