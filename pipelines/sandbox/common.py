@@ -36,7 +36,7 @@ PROCORE_TOKEN = "sandbox-procore-token"
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
 
-SYSTEMS = ("xero", "procore")
+SYSTEMS = ("xero", "procore", "netsuite")
 FAULT_KINDS = ("429", "500", "timeout", "truncate")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_DATE = date(1970, 1, 1)
@@ -55,6 +55,8 @@ class Limits:
     procore_token_seconds: int = 5400  # lifetime of tokens issued by /procore/oauth/token
     fault_timeout_seconds: float = 30.0  # a "timeout" fault sleeps this long before answering
     fault_retry_after: int = 1  # Retry-After sent with an injected 429
+    netsuite_concurrency: int = 15  # requests in flight per account (developer accounts: 5)
+    netsuite_max_results: int = 100_000  # SuiteQL rows per query [C]
 
 
 # -- JSON ----------------------------------------------------------------------------------------

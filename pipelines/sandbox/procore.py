@@ -102,7 +102,7 @@ def _build_wbs(w: World) -> pl.DataFrame:
 
 
 def _build_budget_lines(w: World) -> pl.DataFrame:
-    b = w.t["wbs_codes"].with_columns(
+    b = w.t["wbs_codes"].filter(pl.col("on_budget")).with_columns(
         budget_line_item_id=pl.col("wbs_code_id") + BUDGET_LINE_ID_OFFSET)
     return _scoped(b, "project_id", "budget_line_item_id")
 
@@ -159,6 +159,8 @@ def _project(r: dict) -> dict:
         "display_name": f"{r['project_number']} - {r['name']}",
         "project_number": r["project_number"], "active": r["active"],
         "origin_id": r["erp_option_id"] if r["is_synced"] else None,
+        # Whether the project uses the company's standard (ERP) cost code list (NS-9) [U].
+        "standard_cost_code_list": r["uses_standard_list"],
         "company": {"id": r["company_id"], "name": r["company_name"]}, **_stamps(r),
     }
 
@@ -179,6 +181,9 @@ def _wbs_code(r: dict) -> dict:
             {"segment_name": "Cost Code", "code": r["cost_code"], "name": r["cost_code_name"]},
             {"segment_name": "Cost Type", "code": r["cost_type"],
              "name": COST_TYPES.get(r["cost_type"], r["cost_type"])},
+            # Custom segments follow in Procore's order (NS-3 appends them to item names).
+            *([{"segment_name": "Phase", "code": r["segment"], "name": f"Phase {r['segment']}"}]
+              if r["segment"] else []),
         ],
         **_stamps(r, deleted=False),
     }

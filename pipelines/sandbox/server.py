@@ -2,6 +2,8 @@
 
     /xero/...        the Xero Accounting API (``xero.py``)
     /procore/...     the Procore REST API v1.0 (``procore.py``)
+    /netsuite/<account>/services/rest/...   NetSuite SuiteTalk REST, one account per NetSuite
+                     connection (``netsuite.py`` over ``netsuite_tables.py``)
     /_sandbox/...    admin: health, advance the world, inject faults, request stats
 
 ``SandboxServer`` runs uvicorn in a background thread (tests, the demo); ``serve_forever`` runs
@@ -35,6 +37,9 @@ from pipelines.sandbox.common import (
     Views,
     json_response,
 )
+from pipelines.sandbox.netsuite import NetSuiteAccount, NetSuiteApi, account_slug
+from pipelines.sandbox.netsuite_auth import SANDBOX_CREDENTIALS
+from pipelines.sandbox.netsuite_tables import account_tables
 from pipelines.sandbox.procore import ProcoreApi
 from pipelines.sandbox.world import World
 from pipelines.sandbox.xero import XeroApi
@@ -48,10 +53,12 @@ def build_app(world: World, limits: Limits | None = None) -> Starlette:
     gates = {s: Gate(s, limits) for s in SYSTEMS}
     xero = XeroApi(views, tokens, gates["xero"], limits)
     procore = ProcoreApi(views, tokens, gates["procore"], limits)
+    netsuite = _netsuite(views, gates["netsuite"], limits)
     admin = _Admin(views, gates)
     app = Starlette(routes=[
         Mount("/xero", routes=xero.routes()),
         Mount("/procore", routes=procore.routes()),
+        *netsuite.routes("/netsuite"),
         Route("/_sandbox/health", admin.health, methods=["GET"]),
         Route("/_sandbox/advance", admin.advance, methods=["POST"]),
         Route("/_sandbox/faults", admin.faults, methods=["GET", "POST", "DELETE"]),
@@ -59,6 +66,19 @@ def build_app(world: World, limits: Limits | None = None) -> Starlette:
     ])
     app.state.views, app.state.gates = views, gates
     return app
+
+
+def _netsuite(views: Views, gate: Gate, limits: Limits) -> NetSuiteApi:
+    """One account per NetSuite connection, all signed with the sandbox's TBA credentials."""
+    accounts = {}
+    for c in views.world.connections("netsuite").iter_rows(named=True):
+        cid = c["connection_id"]
+        accounts[cid] = NetSuiteAccount(
+            c["erp_tenant_id"], [SANDBOX_CREDENTIALS],
+            tables=lambda cid=cid: account_tables(views, cid))
+    return NetSuiteApi(accounts, max_results=limits.netsuite_max_results,
+                       concurrency=limits.netsuite_concurrency, gate=gate,
+                       clock=lambda: views.world.now)
 
 
 class _Admin:
@@ -196,6 +216,10 @@ def serve_forever(seed: int = 42, size: str = "demo", host: str = "127.0.0.1", p
     print(f"  Xero:    http://{shown}:{bound}/xero/api.xro/2.0   token {XERO_TOKEN}", flush=True)
     print(f"  Procore: http://{shown}:{bound}/procore/rest/v1.0  token {PROCORE_TOKEN}",
           flush=True)
+    for c in world.connections("netsuite").iter_rows(named=True):
+        print(f"  NetSuite {c['erp_tenant_id']}: http://{shown}:{bound}/netsuite/"
+              f"{account_slug(c['erp_tenant_id'])}/services/rest  (TBA, sandbox credentials)",
+              flush=True)
     try:
         uvicorn.Server(_config(app)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly

@@ -26,8 +26,27 @@ DIVISIONS = {
     9: "Finishes", 10: "Specialties", 22: "Plumbing", 23: "HVAC", 26: "Electrical",
     31: "Earthwork", 32: "Exterior Improvements", 33: "Utilities",
 }
-# Xero-only items: never exported from Procore, so lines on them are unsyncable (XE-11).
+# ERP-only items: never exported from Procore, so lines on them are unsyncable (XE-11, NS-14).
 XERO_ONLY_ITEMS = ("GEN-OVERHEAD", "FUEL", "OFFICE-SUPPLIES", "TOOLS-SMALL")
+# NetSuite items of types other than Other Charge, which cannot stand for WBS codes (NS-7).
+NS_OTHER_TYPE_ITEMS = (("CONCRETE-MIX-C30", "InvtPart"), ("SAFETY-GEAR", "NonInvtPart"),
+                       ("SURVEY-SERVICES", "Service"))
+# Transaction kinds per ERP: which count in JTD cost and which are commitment invoiced.
+CREDIT_KINDS = ("credit_note", "subinv_credit")
+JTD_KINDS = {"xero": ("bill", "subinv_bill", "spend"),  # XE-12
+             "netsuite": ("bill", "subinv_bill", "spend", "credit_note", "subinv_credit",
+                          "journal")}  # docs/netsuite.md: every retrieved cost, signed
+CI_KINDS = ("subinv_bill", "subinv_credit")
+ELIGIBLE_KINDS = {"xero": ("bill", "subinv_bill", "spend", "credit_note"),  # XE-11
+                  "netsuite": JTD_KINDS["netsuite"]}
+# World kind -> the ERP's own transaction type.
+ERP_TYPES = {
+    "xero": {"bill": "ACCPAY", "subinv_bill": "ACCPAY", "spend": "SPEND",
+             "credit_note": "ACCPAYCREDIT", "receive": "RECEIVE"},
+    "netsuite": {"bill": "VendBill", "subinv_bill": "VendBill", "spend": "Check",
+                 "credit_note": "VendCred", "subinv_credit": "VendCred", "receive": "Deposit",
+                 "journal": "Journal"},
+}
 RETAINAGE_ITEM = "RETAINAGE"
 COMPANY_NAMES = ("Harbour", "Summit", "Ridge", "Cascade", "Pioneer", "Granite", "Meridian",
                  "Beacon", "Keystone")
@@ -49,12 +68,15 @@ class Size:
     vendors: int
     txns: int  # ERP cost transactions per connection
     wbs_per_project: int
+    # Connections (by index) whose Procore cost code list has one tier (NS-5).
+    single_tier: tuple[int, ...] = ()
 
 
 SIZES: dict[str, Size] = {
-    "tiny": Size(("xero", "netsuite", "acumatica"), 4, 6, 8, 80, 10),
-    "demo": Size(("xero", "netsuite", "acumatica", "xero"), 14, 40, 80, 4500, 30),
-    "large": Size(ERP_KINDS * 3, 60, 120, 400, 45000, 60),
+    "tiny": Size(("xero", "netsuite", "acumatica", "netsuite"), 4, 6, 8, 80, 10, (3,)),
+    "demo": Size(("xero", "netsuite", "acumatica", "xero", "netsuite"), 14, 40, 80, 3600, 30,
+                 (4,)),
+    "large": Size(ERP_KINDS * 3, 60, 120, 400, 45000, 60, (7,)),
 }
 
 
@@ -63,6 +85,14 @@ def _guid(rng: np.random.Generator, n: int) -> list[str]:
     lo = rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
     return [str(uuid.UUID(int=(int(a) << 65 | int(b) << 1) & (2**128 - 1), version=4))
             for a, b in zip(hi, lo, strict=True)]
+
+
+def _ids(rng: np.random.Generator, erp: str, n: int, start: int) -> list[str]:
+    """Record ids as the ERP mints them: Xero GUIDs; NetSuite integer internal ids (as text),
+    from ``start`` so they stay unique across the world's connections."""
+    if erp == "netsuite":
+        return [str(start + k) for k in range(n)]
+    return _guid(rng, n)
 
 
 def _ts(base: datetime, seconds: np.ndarray) -> pl.Series:
@@ -93,31 +123,39 @@ class World:
         """Expected job costs per connection, project, cost code and cost type.
 
         Built only from the generator's own flags: a line counts when it was drawn with an
-        approved status, an eligible type, a synced project and a synced item. JTD is bills plus
-        spend money (XE-12); commitment invoiced is bills exported from Procore.
+        approved status, an eligible type, a synced project and a synced item. JTD is the
+        ERP's job-cost kinds (``JTD_KINDS``: Xero bills and spend money, XE-12; NetSuite every
+        retrieved cost, credits negative); commitment invoiced is what was exported from
+        Procore (subcontractor invoices, and NetSuite vendor credits for negative ones).
         """
         lines = self.cost_lines(connection_id).filter(pl.col("is_syncable"))
-        jtd_kinds = ["bill", "subinv_bill", "spend"]
-        out = (
-            lines.filter(pl.col("txn_kind").is_in(jtd_kinds))
+        jtd = pl.lit(False)
+        for erp, kinds in JTD_KINDS.items():
+            jtd = jtd | ((pl.col("erp") == erp) & pl.col("txn_kind").is_in(kinds))
+        return (
+            lines.filter(jtd)
             .group_by("connection_id", "procore_project_id", "cost_code", "cost_type")
             .agg(
-                jtd_cents=pl.col("line_amount").sum(),
-                ci_cents=pl.col("line_amount").filter(pl.col("txn_kind") == "subinv_bill").sum(),
+                jtd_cents=pl.col("signed_amount").sum(),
+                ci_cents=pl.col("signed_amount").filter(pl.col("txn_kind").is_in(CI_KINDS))
+                .sum(),
             )
             .with_columns(direct_cents=pl.col("jtd_cents") - pl.col("ci_cents"))
             .sort("connection_id", "procore_project_id", "cost_code", "cost_type")
         )
-        return out
 
     def cost_lines(self, connection_id: str | None = None) -> pl.DataFrame:
-        """ERP cost lines joined to their transaction, with the generator's truth flags."""
+        """ERP cost lines joined to their transaction, with the generator's truth flags and
+        the line's signed amount (credit documents negative)."""
         lines = self.t["erp_lines"]
         txns = self.t["erp_txns"].select(
             "txn_id", "txn_kind", "status", "erp_type", "is_status_ok", "is_type_ok")
-        out = lines.join(txns, on="txn_id", maintain_order="left").with_columns(
+        erps = self.t["connections"].select("connection_id", "erp")
+        out = lines.join(txns, on="txn_id", maintain_order="left").join(
+            erps, on="connection_id", maintain_order="left").with_columns(
             is_syncable=pl.col("is_status_ok") & pl.col("is_type_ok")
-            & pl.col("is_project_ok") & pl.col("is_item_ok")
+            & pl.col("is_project_ok") & pl.col("is_item_ok"),
+            signed_amount=_signed("txn_kind", "line_amount"),
         )
         if connection_id:
             out = out.filter(pl.col("connection_id") == connection_id)
@@ -136,23 +174,40 @@ class World:
         changed: dict[str, list] = {}
         txns = self.t["erp_txns"]
         xero_conn = self.connections("xero")["connection_id"].to_list()
-        live = txns.filter(
-            pl.col("connection_id").is_in(xero_conn)
-            & (pl.col("txn_kind") == "bill") & (pl.col("status") == "AUTHORISED")
-            & ~pl.col("txn_id").is_in(self.t["erp_payments"]["txn_id"].implode())
-        )
-        void_ids = live.sample(n=min(n, live.height), seed=int(rng.integers(1 << 30)))["txn_id"]
-        spend = txns.filter(
-            pl.col("connection_id").is_in(xero_conn) & (pl.col("txn_kind") == "spend")
-            & (pl.col("status") == "AUTHORISED") & ~pl.col("txn_id").is_in(void_ids.implode())
-        )
-        bump_ids = spend.sample(n=min(n, spend.height), seed=int(rng.integers(1 << 30)))["txn_id"]
+        ns_conn = self.connections("netsuite")["connection_id"].to_list()
+        paid = self.t["erp_payments"]["txn_id"].implode()
+        void_ids, bump_ids, gone_ids = [], [], []
+        for erp, conns in (("xero", xero_conn), ("netsuite", ns_conn)):
+            first_void, first_bump = len(void_ids), len(bump_ids)
+            mine = txns.filter(pl.col("connection_id").is_in(conns))
+            live = mine.filter((pl.col("txn_kind") == "bill") & (pl.col("status") == "AUTHORISED")
+                               & ~pl.col("txn_id").is_in(paid))
+            void_ids += live.sample(n=min(n, live.height),
+                                    seed=int(rng.integers(1 << 30)))["txn_id"].to_list()
+            spend = mine.filter((pl.col("txn_kind") == "spend")
+                                & (pl.col("status") == "AUTHORISED"))
+            bump_ids += spend.sample(n=min(n, spend.height),
+                                     seed=int(rng.integers(1 << 30)))["txn_id"].to_list()
+            prefix = "" if erp == "xero" else "netsuite_"
+            changed[f"{prefix}bills_voided"] = void_ids[first_void:]
+            changed[f"{prefix}spend_changed"] = bump_ids[first_bump:]
+        # NetSuite: a check already synced to Procore is deleted (NS-18: never detected).
+        synced = self.t["procore_direct_costs"].filter(pl.col("deleted_at").is_null())["txn_id"]
+        checks = txns.filter(pl.col("connection_id").is_in(ns_conn)
+                             & (pl.col("txn_kind") == "spend") & (pl.col("status") == "AUTHORISED")
+                             & pl.col("txn_id").is_in(synced.implode())
+                             & ~pl.col("txn_id").is_in(pl.Series(bump_ids, dtype=pl.String)
+                                                       .implode()))
+        gone_ids = checks.head(1)["txn_id"].to_list()
+        touched = pl.Series(void_ids + bump_ids + gone_ids, dtype=pl.String).implode()
+        voided = pl.col("txn_id").is_in(pl.Series(void_ids, dtype=pl.String).implode())
+        deleted = pl.col("txn_id").is_in(pl.Series(gone_ids, dtype=pl.String).implode())
+        bump_ids = pl.Series(bump_ids, dtype=pl.String)
         self.t["erp_txns"] = txns.with_columns(
-            status=pl.when(pl.col("txn_id").is_in(void_ids.implode())).then(pl.lit("VOIDED"))
+            status=pl.when(voided).then(pl.lit("VOIDED")).when(deleted).then(pl.lit("DELETED"))
             .otherwise(pl.col("status")),
-            is_status_ok=pl.when(pl.col("txn_id").is_in(void_ids.implode())).then(False)
-            .otherwise(pl.col("is_status_ok")),
-            updated_at=pl.when(pl.col("txn_id").is_in(pl.concat([void_ids, bump_ids]).implode()))
+            is_status_ok=pl.when(voided | deleted).then(False).otherwise(pl.col("is_status_ok")),
+            updated_at=pl.when(pl.col("txn_id").is_in(touched))
             .then(pl.lit(stamp)).otherwise(pl.col("updated_at")),
         )
         # Spend money edited in Xero: every line of those transactions grows by 100.00.
@@ -193,11 +248,16 @@ class World:
             .then(pl.lit(stamp)).otherwise(pl.col("synced_at")),
         )
         changed["direct_costs_deleted"] = gone.to_list()
-        changed["bills_voided"] = void_ids.to_list()
-        changed["spend_changed"] = bump_ids.to_list()
+        changed["netsuite_transactions_deleted"] = gone_ids
         changed["payments_deleted"] = del_pay.to_list()
         changed["projects_renamed"] = ren.to_list()
         return changed
+
+
+def _signed(kind: str, amount: str) -> pl.Expr:
+    """A credit document's lines reduce cost; the world keeps them positive, like Xero."""
+    return (pl.when(pl.col(kind).is_in(CREDIT_KINDS)).then(-pl.col(amount))
+            .otherwise(pl.col(amount)))
 
 
 def cents(v: int) -> Decimal:
@@ -215,11 +275,15 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
     conns = []
     for i, kind in enumerate(spec.kinds):
         cid = f"{kind}-{sum(1 for k in spec.kinds[:i] if k == kind) + 1}"
+        tenant = _guid(rng, 1)[0]
+        if kind == "netsuite":  # the account id, which is also the OAuth realm
+            tenant = f"{7_100_000 + i + 1}_SB1"
         conns.append({
             "connection_id": cid, "erp": kind, "procore_company_id": 4000 + i + 1,
             "company_name": f"{COMPANY_NAMES[i % len(COMPANY_NAMES)]} Builders {i + 1}",
-            "erp_tenant_id": _guid(rng, 1)[0], "live_date": LIVE_DATE,
+            "erp_tenant_id": tenant, "live_date": LIVE_DATE,
             "retainage_item": RETAINAGE_ITEM, "tracking_category": "Job",
+            "cost_code_tiers": 1 if i in spec.single_tier else 2,
         })
         sub = _generate_connection(rng, spec, conns[-1], i)
         for k, v in sub.items():
@@ -227,45 +291,30 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
     w = World(seed=seed, size=size)
     w.t["connections"] = pl.DataFrame(conns)
     for k, frames in parts.items():
-        w.t[k] = pl.concat(frames, how="vertical")
+        w.t[k] = pl.concat(frames, how="diagonal_relaxed")
     return w
 
 
 def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: int) -> dict:
-    cid, company = conn["connection_id"], conn["procore_company_id"]
+    cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
+    single_tier = conn["cost_code_tiers"] == 1
     base = (ci + 1) * 1_000_000
+    ns_base = (ci + 1) * 10_000_000  # NetSuite internal ids, unique across the world
     out: dict[str, pl.DataFrame] = {}
+    out["vendors"] = _vendors(rng, spec, cid, erp, base, ns_base)
 
-    # Vendors: Procore companies (directory) and ERP contacts. Some only on one side.
-    nv = spec.vendors
-    vnames = [f"Vendor {cid.upper()} {j + 1:04d} Ltd" for j in range(nv)]
-    for j in rng.choice(nv, size=max(1, nv // 10), replace=False):
-        vnames[j] = vnames[j].replace(" Ltd", LONG_SUFFIX)
-    contact_ids = _guid(rng, nv)
-    in_procore = rng.random(nv) < 0.9
-    in_procore[:3] = True
-    linked = in_procore & (rng.random(nv) < 0.85)
-    linked[:2] = True
-    created = rng.integers(0, 400 * 86400, nv)
-    out["vendors"] = pl.DataFrame({
-        "connection_id": cid, "vendor_index": np.arange(nv), "contact_id": contact_ids,
-        "name": vnames, "in_procore": in_procore, "is_linked": linked,
-        "procore_vendor_id": np.where(in_procore, base + 10_000 + np.arange(nv), -1),
-        "address": [f"{10 + j} Quay Street" for j in range(nv)],
-        "city": "Auckland", "phone": [f"+64 9 555 {j:04d}" for j in range(nv)],
-        "created_at": _ts(WORLD_START, created),
-        "updated_at": _ts(WORLD_START, created + rng.integers(0, 100 * 86400, nv)),
-    })
-
-    # Company cost code list and the items exported to the ERP (one per code and cost type).
+    # Company cost code list; two tiers (division-code) unless the list is single-tier (NS-5).
     divs = list(DIVISIONS)
     codes = []
     for j in range(spec.cost_codes):
         d = divs[j % len(divs)]
-        codes.append((f"{d:02d}-{100 + 10 * (j // len(divs)) + j % 7:03d}", DIVISIONS[d]))
+        sep = "" if single_tier else "-"
+        codes.append((f"{d:02d}{sep}{100 + 10 * (j // len(divs)) + j % 7:03d}", DIVISIONS[d]))
     codes = list(dict.fromkeys(codes))
-    # Projects: synced ones are Xero tracking options linked in Procore; one pre-existing
-    # project (created before the connection went live) was never linked (C-4).
+    # Projects: synced ones are ERP projects (Xero tracking options, NetSuite jobs) linked in
+    # Procore; one pre-existing project (created before the connection went live) was never
+    # linked (C-4). On NetSuite one project does not use the standard cost code list (NS-9),
+    # and nothing syncs on a single-tier list (NS-5).
     np_ = spec.projects
     pnames = [f"{PROJECT_NAMES[j % len(PROJECT_NAMES)]} {('Residences', 'Tower')[j % 2]} {j + 1}"
               for j in range(np_)]
@@ -273,75 +322,187 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     created_p = np.where(np.arange(np_) == np_ - 1, 0, rng.integers(60, 400, np_)) * 86400
     is_synced = np.ones(np_, dtype=bool)
     is_synced[np_ - 1] = False  # pre-existing, unlinked (C-4)
-    option_ids = _guid(rng, np_)
-    out["projects"] = None  # placeholder, keeps key order readable
+    standard_list = np.ones(np_, dtype=bool)
+    if erp == "netsuite" and not single_tier:
+        standard_list[np_ - 2] = is_synced[np_ - 2] = False  # NS-9
+    if single_tier:
+        is_synced[:] = False
+    option_ids = _ids(rng, erp, np_, ns_base + 2000)
     procore_projects = pl.DataFrame({
         "connection_id": cid, "company_id": company, "project_id": base + 100 + np.arange(np_),
         "project_number": [f"P-{ci + 1}{j + 1:03d}" for j in range(np_)],
         "name": pnames, "is_synced": is_synced, "erp_option_id": option_ids,
-        "active": True,
+        "uses_standard_list": standard_list, "active": True,
         "created_at": _ts(WORLD_START, created_p),
         "updated_at": _ts(WORLD_START, created_p + 86400 * 3),
     })
-    out.pop("projects")
     out["procore_projects"] = procore_projects
+    wbs = _wbs_codes(rng, spec, conn, ci, base, codes, procore_projects)
+    # ERP projects: every project the ERP has (NS-9's project never became a NetSuite job),
+    # plus an ERP-only overhead project, and on NetSuite a sub job under each synced job (NS-6).
+    ns9 = ~pl.col("uses_standard_list") if erp == "netsuite" else pl.lit(False)
+    options = [
+        procore_projects.filter(~ns9).select(
+            "connection_id", option_id="erp_option_id", name="name", project_id="project_id",
+            is_synced="is_synced"),
+        pl.DataFrame({"connection_id": [cid], "option_id": _ids(rng, erp, 1, ns_base + 2900),
+                      "name": ["Head Office Overhead"], "project_id": [-1],
+                      "is_synced": [False]}),
+    ]
+    if erp == "netsuite":
+        parents = procore_projects.filter(pl.col("is_synced"))
+        options.append(parents.select(
+            "connection_id", option_id=pl.Series(_ids(rng, erp, parents.height, ns_base + 3000)),
+            name=pl.col("name") + " : Phase 2 Fit-out", project_id=pl.lit(-1),
+            is_synced=pl.lit(False), parent_option_id="erp_option_id"))
+    out["erp_options"] = pl.concat(options, how="diagonal_relaxed")
 
-    # WBS codes per project (cost code x cost type); flat code doubles as the Xero item code.
+    commits, reqs, req_lines = _commitments(rng, spec, conn, base, procore_projects, wbs,
+                                            out["vendors"])
+    if erp == "netsuite":  # exporting an invoice creates its codes' missing items (NS-4)
+        wbs = _items_from_invoices(wbs, reqs, req_lines, ns_base)
+    out["wbs_codes"] = wbs
+    out["erp_items"] = _erp_items(rng, conn, ns_base, codes, wbs, procore_projects)
+    out["procore_commitments"], out["procore_requisitions"] = commits, reqs
+    out["procore_requisition_lines"] = req_lines
+    txns, lines = _erp_transactions(rng, spec, conn, base, ns_base, procore_projects, wbs,
+                                    out["vendors"], out["erp_options"], out["erp_items"],
+                                    reqs, req_lines)
+    out["erp_txns"], out["erp_lines"] = txns, lines
+    out["erp_payments"] = _payments(rng, conn, ns_base, txns)
+    dc, dcl = _procore_direct_costs(cid, base, txns, lines)
+    out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
+    return out
+
+
+def _vendors(rng, spec: Size, cid: str, erp: str, base: int, ns_base: int) -> pl.DataFrame:
+    """Procore companies (directory) and ERP vendors; some only on one side. On NetSuite some
+    linked vendors were since edited in NetSuite (the change flows to Procore on the next
+    sync) and some in Procore (never flows to NetSuite): NS-10."""
+    nv = spec.vendors
+    vnames = [f"Vendor {cid.upper()} {j + 1:04d} Ltd" for j in range(nv)]
+    for j in rng.choice(nv, size=max(1, nv // 10), replace=False):
+        vnames[j] = vnames[j].replace(" Ltd", LONG_SUFFIX)
+    contact_ids = _ids(rng, erp, nv, ns_base + 1000)
+    in_procore = rng.random(nv) < 0.9
+    in_procore[:3] = True
+    linked = in_procore & (rng.random(nv) < 0.85)
+    linked[:2] = True
+    created = rng.integers(0, 400 * 86400, nv)
+    updated = created + rng.integers(0, 100 * 86400, nv)
+    phones = [f"+64 9 555 {j:04d}" for j in range(nv)]
+    edited = np.full(nv, None, dtype=object)
+    if erp == "netsuite":
+        u = rng.random(nv)
+        edited[linked & (u < 0.08)] = "erp"
+        edited[linked & (u >= 0.08) & (u < 0.16)] = "procore"
+        edited[np.flatnonzero(linked)[:2]] = ["erp", "procore"]
+    late = int((PROCORE_LAST_SYNC - WORLD_START).total_seconds()) + 86400
+    erp_phones = [f"+64 9 777 {j:04d}" if e == "erp" else p
+                  for j, (p, e) in enumerate(zip(phones, edited, strict=True))]
+    procore_phones = [f"+64 21 444 {j:04d}" if e == "procore" else p
+                      for j, (p, e) in enumerate(zip(phones, edited, strict=True))]
+    return pl.DataFrame({
+        "connection_id": cid, "vendor_index": np.arange(nv), "contact_id": contact_ids,
+        "name": vnames, "in_procore": in_procore, "is_linked": linked,
+        "procore_vendor_id": np.where(in_procore, base + 10_000 + np.arange(nv), -1),
+        "address": [f"{10 + j} Quay Street" for j in range(nv)],
+        "city": "Auckland", "phone": procore_phones, "erp_phone": erp_phones,
+        "edited_in": pl.Series(edited.tolist(), dtype=pl.String),
+        # Exported from Procore (the connector sets the external id) or imported from the ERP.
+        "exported_from_procore": linked & (np.arange(nv) % 2 == 0),
+        "created_at": _ts(WORLD_START, created),
+        "updated_at": _ts(WORLD_START, np.where(edited == "procore", late, updated)),
+        "erp_updated_at": _ts(WORLD_START, np.where(edited == "erp", late, updated)),
+    })
+
+
+def _wbs_codes(rng, spec: Size, conn: dict, ci: int, base: int, codes: list,
+               projects: pl.DataFrame) -> pl.DataFrame:
+    """WBS codes per project (cost code x cost type [+ custom segment]) and their ERP items.
+
+    Xero: the flat code is the company-level item code (XE-4). NetSuite: an Other Charge item
+    per project WBS code, named ``[project number]-[flat code]`` (NS-3); some projects carry a
+    custom Phase segment, appended after the cost type. A few codes were budgeted after the
+    last export (XE-5 ready to update; NS-4 awaiting *Export Cost Codes*): no item yet. On
+    NetSuite some codes are not on the budget at all; they get an item only if an exported
+    subcontractor invoice uses them (``_items_from_invoices``)."""
+    cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
     combos = [(c, n, t) for c, n in codes for t in COST_TYPES]
     item_ids = dict(zip([f"{c}.{t}" for c, _, t in combos], _guid(rng, len(combos)),
                         strict=True))
-    wbs_rows = []
+    rows = []
     wid = base + 200_000
-    for p in range(np_):
+    numbers = projects["project_number"].to_list()
+    synced = projects["is_synced"].to_list()
+    for p in range(projects.height):
         pick = rng.choice(len(combos), size=min(spec.wbs_per_project, len(combos)), replace=False)
+        phased = erp == "netsuite" and p % 4 == 1
         for j, k in enumerate(sorted(pick)):
             c, n, t = combos[k]
-            # A few codes were added to a synced project after its export and not resent
-            # (XE-5, ready to update): no item exists for them yet.
-            exported = bool(is_synced[p]) and not (j == len(pick) - 1 and p % 3 == 0)
-            wbs_rows.append((cid, company, base + 100 + p, wid, c, n, t, f"{c}.{t}",
-                             item_ids[f"{c}.{t}"] if exported else None))
+            flat = f"{c}.{t}.{('01', '02')[j % 2]}" if phased else f"{c}.{t}"
+            on_budget = erp != "netsuite" or j % 10 != 7
+            exported = synced[p] and on_budget and not (j == len(pick) - 1 and p % 3 == 0)
+            item = (item_ids[f"{c}.{t}"] if erp != "netsuite"
+                    else str((ci + 1) * 10_000_000 + 5000 + wid - base - 200_000))
+            rows.append((cid, company, base + 100 + p, wid, c, n, t, flat,
+                         item if exported else None, on_budget,
+                         f"{numbers[p]}-{flat}" if erp == "netsuite" else flat))
             wid += 1
-    wbs = pl.DataFrame(wbs_rows, orient="row", schema=[
+    wbs = pl.DataFrame(rows, orient="row", schema=[
         "connection_id", "company_id", "project_id", "wbs_code_id", "cost_code",
-        "cost_code_name", "cost_type", "flat_code", "erp_item_id"])
-    wbs = wbs.with_columns(
+        "cost_code_name", "cost_type", "flat_code", "erp_item_id", "on_budget", "item_name"])
+    return wbs.with_columns(
+        segment=pl.col("flat_code").str.split(".").list.get(2, null_on_oob=True),
         description=pl.col("cost_code_name") + " - " + pl.col("cost_type").replace(COST_TYPES),
         budget_cents=pl.Series(np.where(rng.random(wbs.height) < 0.1, 0,
                                         rng.integers(5_000, 900_000, wbs.height) * 100)),
         created_at=pl.lit(WORLD_START + timedelta(days=30)),
         updated_at=pl.lit(WORLD_START + timedelta(days=31)),
     )
-    out["wbs_codes"] = wbs
-    exported_codes = sorted({r[7] for r in wbs_rows if r[8] is not None})
-    items = [(cid, item_ids[c], c, _item_name(c, codes), True) for c in exported_codes]
-    items += [(cid, g, c, c.replace("-", " ").title(), False)
-              for c, g in zip((*XERO_ONLY_ITEMS, RETAINAGE_ITEM),
-                              _guid(rng, len(XERO_ONLY_ITEMS) + 1), strict=True)]
-    out["erp_items"] = pl.DataFrame(items, orient="row", schema=[
-        "connection_id", "item_id", "code", "name", "from_procore"]).with_columns(
-        updated_at=pl.lit(WORLD_START + timedelta(days=32)))
-    # ERP tracking options: every project plus an ERP-only overhead option.
-    overhead_opt = _guid(rng, 1)[0]
-    out["erp_options"] = pl.concat([
-        procore_projects.select("connection_id", option_id="erp_option_id", name="name",
-                                project_id="project_id", is_synced="is_synced"),
-        pl.DataFrame({"connection_id": [cid], "option_id": [overhead_opt],
-                      "name": ["Head Office Overhead"], "project_id": [-1],
-                      "is_synced": [False]}),
-    ], how="vertical_relaxed")
 
-    commits, reqs, req_lines = _commitments(rng, spec, cid, company, base, procore_projects,
-                                            wbs, out["vendors"])
-    out["procore_commitments"], out["procore_requisitions"] = commits, reqs
-    out["procore_requisition_lines"] = req_lines
-    txns, lines = _erp_transactions(rng, spec, conn, base, procore_projects, wbs,
-                                    out["vendors"], out["erp_options"], reqs, req_lines)
-    out["erp_txns"], out["erp_lines"] = txns, lines
-    out["erp_payments"] = _payments(rng, cid, txns, lines)
-    dc, dcl = _procore_direct_costs(cid, base, txns, lines)
-    out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
-    return out
+
+def _items_from_invoices(wbs: pl.DataFrame, reqs: pl.DataFrame, req_lines: pl.DataFrame,
+                         ns_base: int) -> pl.DataFrame:
+    """NS-4: exporting a subcontractor invoice creates the items its codes still lack."""
+    used = req_lines.join(reqs.filter(pl.col("is_exported")).select("requisition_id"),
+                          on="requisition_id")["wbs_code_id"].unique().implode()
+    new_id = (pl.lit(ns_base + 5000) + pl.col("wbs_code_id") % 1_000_000 - 200_000).cast(
+        pl.String)
+    return wbs.with_columns(erp_item_id=pl.when(
+        pl.col("erp_item_id").is_null() & pl.col("wbs_code_id").is_in(used))
+        .then(new_id).otherwise(pl.col("erp_item_id")))
+
+
+def _erp_items(rng, conn: dict, ns_base: int, codes: list, wbs: pl.DataFrame,
+               projects: pl.DataFrame) -> pl.DataFrame:
+    """The ERP's item list: items exported from Procore plus ERP-only ones."""
+    cid, erp = conn["connection_id"], conn["erp"]
+    extra = [(c, "OthCharge") for c in (*XERO_ONLY_ITEMS, RETAINAGE_ITEM)]
+    if erp == "netsuite":
+        extra += list(NS_OTHER_TYPE_ITEMS)
+    own = pl.DataFrame({
+        "connection_id": cid, "item_id": _ids(rng, erp, len(extra), ns_base + 4000),
+        "code": [c for c, _ in extra], "name": [c.replace("-", " ").title() for c, _ in extra],
+        "from_procore": False, "item_type": [t for _, t in extra],
+        "project_id": -1, "wbs_code_id": -1,
+    })
+    synced = wbs.filter(pl.col("erp_item_id").is_not_null())
+    if erp == "netsuite":  # one Other Charge item per project WBS code (NS-3)
+        exported = synced.select(
+            "connection_id", item_id="erp_item_id", code="item_name",
+            name=pl.col("description").str.slice(0, 50), from_procore=pl.lit(True),
+            item_type=pl.lit("OthCharge"), project_id="project_id", wbs_code_id="wbs_code_id")
+    else:  # one company-level item per code and cost type (XE-4)
+        exported = synced.unique("flat_code", keep="first", maintain_order=True).sort(
+            "flat_code").select(
+            "connection_id", item_id="erp_item_id", code="flat_code",
+            name=pl.col("flat_code").map_elements(lambda c: _item_name(c, codes),
+                                                  return_dtype=pl.String),
+            from_procore=pl.lit(True), item_type=pl.lit("OthCharge"), project_id=pl.lit(-1),
+            wbs_code_id=pl.lit(-1))
+    return pl.concat([exported, own], how="vertical_relaxed").with_columns(
+        updated_at=pl.lit(WORLD_START + timedelta(days=32)))
 
 
 def _item_name(code: str, codes: list[tuple[str, str]]) -> str:
@@ -349,9 +510,15 @@ def _item_name(code: str, codes: list[tuple[str, str]]) -> str:
     return f"{dict(codes)[cc]} {COST_TYPES[t]}"[:50]
 
 
-def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
-    """Subcontracts and their subcontractor invoices (requisitions), some exported to the ERP."""
+def _commitments(rng, spec, conn, base, projects, wbs, vendors):
+    """Subcontracts and their subcontractor invoices (requisitions), some exported to the ERP.
+
+    Xero never receives negative invoices (XE-9); NetSuite receives them as vendor credits
+    (NS-13). Nothing exports from a project that is not synced (C-4, NS-5, NS-9)."""
+    cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
     synced = projects.filter(pl.col("is_synced"))
+    if synced.height == 0:  # a single-tier list (NS-5): commitments exist, nothing exports
+        synced = projects
     linked_vendors = vendors.filter(pl.col("is_linked"))
     n_c = max(2, synced.height * 2)
     proj = synced["project_id"].to_numpy()[np.arange(n_c) % synced.height]
@@ -371,10 +538,13 @@ def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
     n_r = max(4, spec.txns // 4)
     rc = rng.integers(0, n_c, n_r)
     status = np.where(rng.random(n_r) < 0.85, "approved", "pending")
-    negative = rng.random(n_r) < 0.04  # negative invoices never export (XE-9)
+    negative = rng.random(n_r) < 0.04
     negative[0] = True
     status[0] = "approved"
-    exported = (status == "approved") & ~negative
+    exportable = projects.filter(pl.col("is_synced"))["project_id"].to_numpy()
+    exported = (status == "approved") & np.isin(proj[rc], exportable)
+    if erp != "netsuite":
+        exported &= ~negative  # XE-9
     billing = rng.integers(90, 540, n_r)
     reqs = pl.DataFrame({
         "connection_id": cid, "requisition_id": base + 400_000 + np.arange(n_r),
@@ -386,12 +556,18 @@ def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
         "payment_date": _ts(WORLD_START, (billing + 30) * 86400).dt.date(),
         "created_at": _ts(WORLD_START, billing * 86400),
         "updated_at": _ts(WORLD_START, billing * 86400 + 3600),
-        "retainage_pct": 10,
+        "retainage_pct": 10 if erp != "netsuite" else 0,
     })
-    # Lines: 1-3 per requisition on the project's exported WBS codes.
+    # Lines: 1-3 per requisition on the project's codes that have an item or (NetSuite) that
+    # are off the budget, whose item the export then creates (NS-4).
     per = rng.integers(1, 4, n_r)
     rid = np.repeat(np.arange(n_r), per)
-    wbs_ok = wbs.filter(pl.col("erp_item_id").is_not_null())
+    usable = pl.col("erp_item_id").is_not_null()
+    if erp == "netsuite":
+        usable = usable | ~pl.col("on_budget")
+    wbs_ok = wbs.filter(usable)
+    if wbs_ok.height == 0:
+        wbs_ok = wbs
     by_proj = {p: g for (p,), g in wbs_ok.group_by("project_id", maintain_order=True)}
     pick = rng.random(rid.size)
     flat, wid = [], []
@@ -410,15 +586,90 @@ def _commitments(rng, spec, cid, company, base, projects, wbs, vendors):
     return commits, reqs, req_lines
 
 
-def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, reqs, req_lines):
+def _erp_transactions(rng, spec, conn, base, ns_base, projects, wbs, vendors, options, items,
+                      reqs, req_lines):
     """ERP cost transactions and lines, each line drawn with its truth flags."""
-    cid = conn["connection_id"]
-    n_sub = int(reqs["is_exported"].sum())
+    cid, erp = conn["connection_id"], conn["erp"]
+    exp = reqs.filter(pl.col("is_exported"))
+    n_sub = exp.height
     n_own = spec.txns - n_sub if spec.txns > n_sub else spec.txns // 2
-    # Own transactions: bills, spend money, credit notes, and some receive money (not costs).
-    kind = rng.choice(["bill", "spend", "credit_note", "receive"], size=n_own,
-                      p=[0.55, 0.33, 0.07, 0.05])
-    kind[:4] = ["bill", "spend", "credit_note", "receive"]
+    own = _own_headers(rng, n_own, cid, erp, vendors)
+    vmap = dict(zip(vendors["procore_vendor_id"], vendors["vendor_index"], strict=True))
+    sub_status = np.where(rng.random(n_sub) < 0.5, "PAID", "AUTHORISED")
+    sub = pl.DataFrame({
+        # A negative invoice reaches NetSuite as a vendor credit (NS-13).
+        "txn_kind": np.where(exp["is_negative"].to_numpy(), "subinv_credit", "subinv_bill"),
+        "status": sub_status,
+        "vendor_index": [vmap[v] for v in exp["vendor_id"]],
+        "day": ((exp["billing_date"].cast(pl.Date) - WORLD_START.date()).dt.total_days()),
+        "requisition_id": exp["requisition_id"],
+        "reference": exp["invoice_number"], "invoice_number": exp["invoice_number"],
+    }).cast({"vendor_index": pl.Int64, "day": pl.Int64, "txn_kind": pl.String})
+    txns = pl.concat([own.cast({"vendor_index": pl.Int64, "day": pl.Int64}), sub])
+    n = txns.height
+    ids = _ids(rng, erp, n, ns_base + 100_000)
+    day = txns["day"].to_numpy()
+    upd = day * 86400 + rng.integers(3600, 20 * 86400, n)
+    upd = np.minimum(upd, int((WORLD_NOW - WORLD_START).total_seconds()) - 86400)
+    txns = txns.with_columns(
+        connection_id=pl.lit(cid), txn_id=pl.Series(ids),
+        erp_type=pl.col("txn_kind").replace_strict(ERP_TYPES.get(erp, ERP_TYPES["xero"])),
+        contact_id=pl.Series(vendors["contact_id"].to_numpy()[txns["vendor_index"].to_numpy()]),
+        contact_name=pl.Series(vendors["name"].to_numpy()[txns["vendor_index"].to_numpy()]),
+        txn_date=_ts(WORLD_START, day * 86400).dt.date(),
+        due_date=_ts(WORLD_START, (day + 30) * 86400).dt.date(),
+        created_at=_ts(WORLD_START, day * 86400 + 3600),
+        updated_at=_ts(WORLD_START, upd),
+        is_status_ok=pl.col("status").is_in(["AUTHORISED", "PAID"]),
+        is_type_ok=pl.col("txn_kind").is_in(ELIGIBLE_KINDS.get(erp, ELIGIBLE_KINDS["xero"])),
+    )
+    own_ids = np.array(ids[:n_own], dtype=object)
+    if erp == "netsuite":
+        own_lines = _netsuite_lines(rng, conn, own, own_ids, projects, wbs, options, items)
+    else:
+        own_lines = _xero_lines(rng, own, own_ids, projects, wbs, options)
+    sub_lines = _subinvoice_lines(conn, exp, ids[n_own:], reqs, req_lines, projects)
+    lines = pl.concat([own_lines, *(x.cast(own_lines.schema) for x in sub_lines)])
+    qty = lines["quantity"].to_numpy()
+    la = lines["line_amount"].to_numpy()
+    divides = la % np.maximum(qty, 1).astype(np.int64) == 0
+    lines = lines.with_columns(
+        connection_id=pl.lit(cid),
+        line_id=(pl.col("txn_id") + "-" + pl.col("line_no").cast(pl.String)
+                 if erp == "netsuite" else pl.Series(_guid(rng, lines.height))),
+        unit_amount=pl.Series(np.where(divides, la // np.maximum(qty, 1).astype(np.int64), la)),
+        quantity=pl.Series(np.where(divides, qty, 1.0)),
+    ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left",
+           maintain_order="left")
+    if erp != "netsuite":
+        # An exported Xero item is a cost code + cost type (XE-4), whichever project it is on.
+        parts = pl.col("item_code").str.split_exact(".", 1)
+        lines = lines.with_columns(
+            cost_code=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_0"))
+            .otherwise(pl.col("cost_code")),
+            cost_type=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_1"))
+            .otherwise(pl.col("cost_type")),
+        )
+    lines = lines.with_columns(
+        description=pl.format("{} work, line {}", pl.col("item_code").fill_null("Expense"),
+                              pl.col("line_no")))
+    totals = lines.group_by("txn_id", maintain_order=True).agg(
+        # A journal's total is its debits: the balancing line is left out.
+        total=pl.col("line_amount").filter(pl.col("case") != "journal_offset").sum())
+    txns = txns.join(totals, on="txn_id", how="left", maintain_order="left").with_columns(
+        pl.col("total").fill_null(0))
+    return txns.drop("day", "vendor_index"), lines
+
+
+def _own_headers(rng, n_own: int, cid: str, erp: str, vendors: pl.DataFrame) -> pl.DataFrame:
+    """Transactions entered in the ERP: bills, spend money / checks, credits, money received
+    (not a cost) and, on NetSuite, journal entries (NS-17)."""
+    kinds = ["bill", "spend", "credit_note", "receive"]
+    prob = [0.55, 0.33, 0.07, 0.05]
+    if erp == "netsuite":
+        kinds, prob = kinds + ["journal"], [0.5, 0.25, 0.07, 0.05, 0.13]
+    kind = rng.choice(kinds, size=n_own, p=prob)
+    kind[:len(kinds)] = kinds
     status = np.empty(n_own, dtype=object)
     u = rng.random(n_own)
     bill_like = np.isin(kind, ["bill", "credit_note"])
@@ -429,47 +680,19 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
     # Every awkward bill status at least once, on bills (bank transactions have no drafts).
     first_bills = np.flatnonzero(kind == "bill")[:4]
     status[first_bills] = ["DRAFT", "SUBMITTED", "VOIDED", "DELETED"][:first_bills.size]
-    erp_type = np.select([kind == "bill", kind == "spend", kind == "credit_note"],
-                         ["ACCPAY", "SPEND", "ACCPAYCREDIT"], "RECEIVE")
-    txn_date = rng.integers(60, 545, n_own)
-    vend_idx = rng.integers(0, vendors.height, n_own)
-    own = pl.DataFrame({
-        "txn_kind": kind, "erp_type": erp_type, "status": status.astype(str),
-        "vendor_index": vend_idx, "day": txn_date, "requisition_id": np.full(n_own, -1),
+    return pl.DataFrame({
+        "txn_kind": kind, "status": status.astype(str),
+        "vendor_index": rng.integers(0, vendors.height, n_own), "day": rng.integers(60, 545, n_own),
+        "requisition_id": np.full(n_own, -1),
         "reference": [f"REF-{j + 1:06d}" for j in range(n_own)],
         "invoice_number": [f"SUP-{cid[:2].upper()}{j + 1:06d}" for j in range(n_own)],
     })
-    exp = reqs.filter(pl.col("is_exported"))
-    vmap = dict(zip(vendors["procore_vendor_id"], vendors["vendor_index"], strict=True))
-    sub_status = np.where(rng.random(n_sub) < 0.5, "PAID", "AUTHORISED")
-    sub = pl.DataFrame({
-        "txn_kind": "subinv_bill", "erp_type": "ACCPAY", "status": sub_status,
-        "vendor_index": [vmap[v] for v in exp["vendor_id"]],
-        "day": ((exp["billing_date"].cast(pl.Date) - WORLD_START.date()).dt.total_days()),
-        "requisition_id": exp["requisition_id"],
-        "reference": exp["invoice_number"], "invoice_number": exp["invoice_number"],
-    }).cast({"vendor_index": pl.Int64, "day": pl.Int64})
-    txns = pl.concat([own.cast({"vendor_index": pl.Int64, "day": pl.Int64}), sub])
-    n = txns.height
-    ids = _guid(rng, n)
-    day = txns["day"].to_numpy()
-    upd = day * 86400 + rng.integers(3600, 20 * 86400, n)
-    upd = np.minimum(upd, int((WORLD_NOW - WORLD_START).total_seconds()) - 86400)
-    txns = txns.with_columns(
-        connection_id=pl.lit(cid), txn_id=pl.Series(ids),
-        contact_id=pl.Series(vendors["contact_id"].to_numpy()[txns["vendor_index"].to_numpy()]),
-        contact_name=pl.Series(vendors["name"].to_numpy()[txns["vendor_index"].to_numpy()]),
-        txn_date=_ts(WORLD_START, day * 86400).dt.date(),
-        due_date=_ts(WORLD_START, (day + 30) * 86400).dt.date(),
-        created_at=_ts(WORLD_START, day * 86400 + 3600),
-        updated_at=_ts(WORLD_START, upd),
-        is_status_ok=pl.col("status").is_in(["AUTHORISED", "PAID"]),
-        is_type_ok=pl.col("erp_type").is_in(["ACCPAY", "SPEND", "ACCPAYCREDIT"]),
-    )
-    # Lines for own transactions: 1-5 each, most on synced project + exported item.
-    own_n = own.height
-    per = rng.integers(1, 6, own_n)
-    t_idx = np.repeat(np.arange(own_n), per)
+
+
+def _xero_lines(rng, own, own_ids, projects, wbs, options) -> pl.DataFrame:
+    """1-5 lines per own Xero transaction, most on a synced project and an exported item."""
+    per = rng.integers(1, 6, own.height)
+    t_idx = np.repeat(np.arange(own.height), per)
     m = t_idx.size
     case = rng.choice(["ok", "no_project", "unsynced_project", "erp_item", "code_off_project",
                        "no_tracking"], size=m, p=[0.86, 0.0, 0.04, 0.05, 0.02, 0.03])
@@ -490,26 +713,153 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
     amt = rng.integers(20, 25_000, m) * 100 + rng.integers(0, 100, m)
     qty = rng.integers(1, 10, m).astype(float)
     qty = np.where(amt % int(qty.max()) == 0, qty, 1.0)
-    own_lines = pl.DataFrame({
-        "txn_id": np.array(ids[:own_n], dtype=object)[t_idx], "line_no": _line_no(t_idx),
+    return pl.DataFrame({
+        "txn_id": own_ids[t_idx], "line_no": _line_no(t_idx),
         "item_code": item, "wbs_code_id": wbs_id, "tracking_option_id": opt,
         "procore_project_id": proj_id, "quantity": qty,
         "line_amount": amt, "case": case, "is_retainage": False,
+    }).with_columns(
+        is_project_ok=pl.col("case").is_in(["ok", "erp_item", "code_off_project"]),
+        # The item was exported from Procore (company-level), whatever project it is coded to.
+        is_item_ok=pl.col("case").is_in(["ok", "code_off_project", "unsynced_project",
+                                         "no_tracking"]),
+        # The line's item is a WBS code of the project it is coded to (informational: XE-11
+        # asks only for a synced item; Procore adds a $0 budget line for such costs).
+        is_code_on_project_ok=pl.col("case") == "ok",
+    )
+
+
+NS_CASES = {  # case: (probability, job is a synced project, item is that project's own item)
+    "ok": (0.78, True, True),
+    "unsynced_project": (0.04, False, False),  # C-4 / NS-9 / overhead job, company item
+    "erp_item": (0.04, True, False),  # an Other Charge item the integration did not create
+    "other_item_type": (0.03, True, False),  # NS-7
+    "expense_line": (0.03, True, False),  # account-coded expense line, no item (NS-14)
+    "code_off_project": (0.02, True, False),  # another project's item
+    "no_tracking": (0.02, False, False),  # no customer:job on the line
+    "sub_job": (0.04, False, True),  # NS-6: the parent project's item, on a sub job
+}
+
+
+def _netsuite_lines(rng, conn, own, own_ids, projects, wbs, options, items) -> pl.DataFrame:
+    """1-5 lines per own NetSuite transaction, each drawn as one of ``NS_CASES``. Journal
+    entries (NS-17) debit project items and credit one balancing line with no job or item.
+    On a single-tier cost code list (NS-5) no item was ever created: every line is on an
+    ERP-only item, and no job is linked."""
+    per = rng.integers(1, 6, own.height)
+    t_idx = np.repeat(np.arange(own.height), per)
+    m = t_idx.size
+    names = list(NS_CASES)
+    case = rng.choice(names, size=m, p=[v[0] for v in NS_CASES.values()])
+    case[:len(names)] = names
+    single = conn["cost_code_tiers"] == 1
+    if single:
+        case[:] = "single_tier"
+    synced_p = projects.filter(pl.col("is_synced"))
+    pool_p = synced_p if synced_p.height else projects.filter(pl.col("uses_standard_list"))
+    p_pick = rng.integers(0, pool_p.height, m)
+    proj_id = pool_p["project_id"].to_numpy()[p_pick]
+    job = pool_p["erp_option_id"].to_numpy()[p_pick].astype(object)
+    unsynced_jobs = options.filter(~pl.col("is_synced") & pl.col("parent_option_id").is_null())
+    u = rng.random(m)
+    u_job = unsynced_jobs["option_id"].to_numpy()[(u * unsynced_jobs.height).astype(int)]
+    subs = options.filter(pl.col("parent_option_id").is_not_null())
+    sub_of = dict(zip(subs["parent_option_id"], subs["option_id"], strict=True))
+    job = np.where(case == "unsynced_project", u_job, job)
+    job = np.where(case == "no_tracking", None, job)
+    job = np.array([sub_of.get(j, j) if c == "sub_job" else j
+                    for j, c in zip(job, case, strict=True)], dtype=object)
+    proj_id = np.where(np.isin(case, ["ok", "erp_item", "other_item_type", "expense_line",
+                                      "code_off_project"]), proj_id, -1)
+    item, wbs_id = _pick_ns_items(rng, wbs, items, pool_p["project_id"].to_numpy()[p_pick], case)
+    amt = rng.integers(20, 25_000, m) * 100 + rng.integers(0, 100, m)
+    qty = rng.integers(1, 10, m).astype(float)
+    qty = np.where(amt % int(qty.max()) == 0, qty, 1.0)
+    lines = pl.DataFrame({
+        "txn_id": own_ids[t_idx], "line_no": _line_no(t_idx), "item_code": item,
+        "wbs_code_id": wbs_id, "tracking_option_id": job, "procore_project_id": proj_id,
+        "quantity": qty, "line_amount": amt, "case": case, "is_retainage": False,
     })
-    # Subcontractor-invoice bills: one line per requisition line plus a retainage line.
-    req_map = dict(zip(exp["requisition_id"], ids[own_n:], strict=True))
+    journals = own_ids[own["txn_kind"].to_numpy() == "journal"]
+    balancing = lines.filter(pl.col("txn_id").is_in(pl.Series(journals, dtype=pl.String)
+                                                     .implode())).group_by(
+        "txn_id", maintain_order=True).agg(line_no=pl.col("line_no").max() + 1,
+                                           line_amount=-pl.col("line_amount").sum())
+    balancing = balancing.with_columns(
+        item_code=pl.lit(None, pl.String), wbs_code_id=pl.lit(-1),
+        tracking_option_id=pl.lit(None, pl.String), procore_project_id=pl.lit(-1),
+        quantity=pl.lit(1.0), case=pl.lit("journal_offset"), is_retainage=pl.lit(False),
+    ).select(lines.columns)
+    lines = pl.concat([lines, balancing.cast(lines.schema)]).sort("txn_id", "line_no",
+                                                                   maintain_order=True)
+    ok_job = ["ok", "erp_item", "other_item_type", "expense_line", "code_off_project"]
+    return lines.with_columns(
+        is_project_ok=pl.col("case").is_in(ok_job),
+        is_item_ok=pl.col("case").is_in(["ok", "unsynced_project", "no_tracking", "sub_job"]),
+        is_code_on_project_ok=pl.col("case") == "ok",
+    )
+
+
+def _pick_ns_items(rng, wbs, items, proj_id, case) -> tuple[np.ndarray, np.ndarray]:
+    """The NetSuite item (name) and its WBS code per line, following the line's case."""
+    own_items = items.filter(pl.col("from_procore"))
+    by_proj = {int(p): g for (p,), g in own_items.group_by("project_id", maintain_order=True)}
+    company = [c for c in XERO_ONLY_ITEMS]
+    other = [c for c, _ in NS_OTHER_TYPE_ITEMS]
+    all_own = own_items["code"].to_numpy()
+    all_wid = own_items["wbs_code_id"].to_numpy()
+    u = rng.random(proj_id.size)
+    item = np.empty(proj_id.size, dtype=object)
+    wid = np.full(proj_id.size, -1, dtype=np.int64)
+    for i, (p, c) in enumerate(zip(proj_id, case, strict=True)):
+        g = by_proj.get(int(p))
+        if c == "ok" and g is None:
+            case[i] = c = "erp_item"  # keep the truth honest: this project has no items
+        if c in ("ok", "sub_job", "no_tracking") and g is not None:
+            k = int(u[i] * g.height)
+            item[i], wid[i] = g["code"][k], g["wbs_code_id"][k]
+        elif c == "code_off_project" and all_own.size:
+            others = np.flatnonzero(own_items["project_id"].to_numpy() != p)
+            k = others[int(u[i] * others.size)] if others.size else 0
+            item[i], wid[i] = all_own[k], all_wid[k]
+        elif c == "other_item_type":
+            item[i] = other[int(u[i] * len(other))]
+        elif c == "expense_line":
+            item[i] = None
+        else:  # erp_item, unsynced_project, single_tier, or a project without items
+            item[i] = company[int(u[i] * len(company))]
+    return item, wid
+
+
+def _subinvoice_lines(conn, exp, sub_ids, reqs, req_lines, projects) -> list[pl.DataFrame]:
+    """Bills (or NetSuite vendor credits) exported from Procore: one line per requisition
+    line, plus (Xero) a retainage line to the retainage item (XE-9)."""
+    if exp.height == 0:
+        return []
+    req_map = dict(zip(exp["requisition_id"], sub_ids, strict=True))
     rl = req_lines.filter(pl.col("requisition_id").is_in(exp["requisition_id"].implode())).join(
-        reqs.select("requisition_id", "project_id", "retainage_pct"), on="requisition_id",
-        maintain_order="left")
+        reqs.select("requisition_id", "project_id", "retainage_pct", "is_negative"),
+        on="requisition_id", maintain_order="left")
     rl = rl.join(projects.select("project_id", "erp_option_id"), on="project_id",
                  maintain_order="left")
+    ns = conn["erp"] == "netsuite"
+    item = rl["flat_code"]
+    if ns:  # the project's own item (NS-3)
+        names = projects.select("project_id", "project_number")
+        item = rl.join(names, on="project_id", maintain_order="left").select(
+            pl.col("project_number") + "-" + pl.col("flat_code"))["project_number"]
+    flags = {"is_project_ok": True, "is_item_ok": True, "is_code_on_project_ok": True}
     sub_lines = pl.DataFrame({
         "txn_id": [req_map[r] for r in rl["requisition_id"]],
         "line_no": _line_no(rl["requisition_id"].to_numpy()),
-        "item_code": rl["flat_code"], "wbs_code_id": rl["wbs_code_id"],
+        "item_code": item, "wbs_code_id": rl["wbs_code_id"],
         "tracking_option_id": rl["erp_option_id"], "procore_project_id": rl["project_id"],
-        "quantity": 1.0, "line_amount": rl["amount"], "case": "ok", "is_retainage": False,
+        # A vendor credit carries its lines positive, like a credit note (sign by kind).
+        "quantity": 1.0, "line_amount": rl["amount"].abs(), "case": "ok", "is_retainage": False,
+        **flags,
     })
+    if ns:
+        return [sub_lines]
     ret = rl.group_by("requisition_id", maintain_order=True).agg(
         amt=pl.col("amount").sum(), pct=pl.col("retainage_pct").first(),
         opt=pl.col("erp_option_id").first(), proj=pl.col("project_id").first(),
@@ -520,40 +870,9 @@ def _erp_transactions(rng, spec, conn, base, projects, wbs, vendors, options, re
         "wbs_code_id": -1, "tracking_option_id": ret["opt"], "procore_project_id": ret["proj"],
         "quantity": 1.0, "line_amount": -(ret["amt"] * ret["pct"] // 100),
         "case": "retainage", "is_retainage": True,
+        "is_project_ok": True, "is_item_ok": False, "is_code_on_project_ok": False,
     })
-    lines = pl.concat([own_lines, sub_lines.cast(own_lines.schema),
-                       ret_lines.cast(own_lines.schema)])
-    qty = lines["quantity"].to_numpy()
-    la = lines["line_amount"].to_numpy()
-    lines = lines.with_columns(
-        connection_id=pl.lit(cid),
-        line_id=pl.Series(_guid(rng, lines.height)),
-        unit_amount=pl.Series(np.where(la % np.maximum(qty, 1).astype(np.int64) == 0,
-                                       la // np.maximum(qty, 1).astype(np.int64), la)),
-        quantity=pl.Series(np.where(la % np.maximum(qty, 1).astype(np.int64) == 0, qty, 1.0)),
-        is_project_ok=pl.col("case").is_in(["ok", "erp_item", "code_off_project", "retainage"]),
-        # The item was exported from Procore (company-level), whatever project it is coded to.
-        is_item_ok=pl.col("case").is_in(["ok", "code_off_project", "unsynced_project",
-                                         "no_tracking"]),
-        # The line's item is a WBS code of the project it is coded to (informational: XE-11
-        # asks only for a synced item; Procore adds a $0 budget line for such costs).
-        is_code_on_project_ok=pl.col("case") == "ok",
-    ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left",
-            maintain_order="left")
-    # An exported item is a cost code + cost type (XE-4), whichever project it is coded to.
-    parts = pl.col("item_code").str.split_exact(".", 1)
-    lines = lines.with_columns(
-        description=pl.format("{} work, line {}", pl.col("item_code"), pl.col("line_no")),
-        cost_code=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_0"))
-        .otherwise(pl.col("cost_code")),
-        cost_type=pl.when(pl.col("is_item_ok")).then(parts.struct.field("field_1"))
-        .otherwise(pl.col("cost_type")),
-    )
-    totals = lines.group_by("txn_id", maintain_order=True).agg(
-        total=pl.col("line_amount").sum())
-    txns = txns.join(totals, on="txn_id", how="left", maintain_order="left").with_columns(
-        pl.col("total").fill_null(0))
-    return txns.drop("day", "vendor_index"), lines
+    return [sub_lines, ret_lines]
 
 
 def _line_no(group_idx: np.ndarray) -> np.ndarray:
@@ -593,9 +912,9 @@ def _pick_items(rng, wbs: pl.DataFrame, proj_id: np.ndarray, case: np.ndarray):
     return item, wid
 
 
-def _payments(rng, cid, txns: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+def _payments(rng, conn: dict, ns_base: int, txns: pl.DataFrame) -> pl.DataFrame:
     """Bill payments: full (bill PAID), partial, and some deleted in the ERP after sync."""
-    payable = txns.filter(pl.col("erp_type") == "ACCPAY")
+    payable = txns.filter(pl.col("txn_kind").is_in(["bill", "subinv_bill"]))
     paid = payable.filter(pl.col("status") == "PAID")
     partial = payable.filter(pl.col("status") == "AUTHORISED").sample(
         fraction=0.3, seed=int(rng.integers(1 << 30)))
@@ -605,7 +924,8 @@ def _payments(rng, cid, txns: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame
     n = pays.height
     status = np.where(rng.random(n) < 0.05, "DELETED", "AUTHORISED")
     return pays.with_columns(
-        connection_id=pl.lit(cid), payment_id=pl.Series(_guid(rng, n)),
+        connection_id=pl.lit(conn["connection_id"]),
+        payment_id=pl.Series(_ids(rng, conn["erp"], n, ns_base + 900_000), dtype=pl.String),
         amount=pl.col("total"), status=pl.Series(status),
         # Paid 20 days after the bill, but never after the world's clock.
         payment_date=pl.min_horizontal(pl.col("txn_date") + pl.duration(days=20),
@@ -621,9 +941,12 @@ def _procore_direct_costs(cid, base, txns, lines):
     """What Procore holds after its last job-cost import: syncable ERP transactions as of
     PROCORE_LAST_SYNC, including some the ERP has since deleted (C-7), which stay."""
     synced_lines = lines.filter(pl.col("is_project_ok") & pl.col("is_item_ok"))
+    kinds = {"bill": "invoice", "spend": "expense", "credit_note": "invoice",
+             "journal": "expense"}  # NS-17: journal entries arrive as expenses
     t = txns.filter(
         pl.col("is_type_ok") & (pl.col("created_at") < PROCORE_LAST_SYNC)
-        & (pl.col("txn_kind") != "subinv_bill")  # subcontractor invoices stay out (NS-16 kin)
+        # Subcontractor invoices stay out: they are commitment invoiced (NS-16).
+        & ~pl.col("txn_kind").is_in(CI_KINDS)
         & (pl.col("is_status_ok") | (pl.col("status") == "DELETED"))
         & pl.col("txn_id").is_in(synced_lines["txn_id"].implode())
     )
@@ -632,18 +955,16 @@ def _procore_direct_costs(cid, base, txns, lines):
         "txn_date", "reference", "invoice_number", "created_at",
     ).with_columns(
         direct_cost_id=base + 600_000 + pl.int_range(pl.len()),
-        direct_cost_type=pl.col("txn_kind").replace_strict(
-            {"bill": "invoice", "spend": "expense", "credit_note": "invoice"}, default="invoice"),
+        direct_cost_type=pl.col("txn_kind").replace_strict(kinds, default="invoice"),
         synced_at=pl.lit(PROCORE_LAST_SYNC - timedelta(hours=2)),
         deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         erp_deleted_after_sync=pl.col("status") == "DELETED",
     )
-    dcl = synced_lines.join(dc.select("txn_id", "direct_cost_id", "erp_type"), on="txn_id",
+    dcl = synced_lines.join(dc.select("txn_id", "direct_cost_id", "txn_kind"), on="txn_id",
                             maintain_order="left").select(
         "connection_id", "direct_cost_id", "line_id", "item_code", "wbs_code_id",
         "procore_project_id", "description", "quantity", "unit_amount",
-        amount=pl.when(pl.col("erp_type") == "ACCPAYCREDIT").then(-pl.col("line_amount"))
-        .otherwise(pl.col("line_amount")),
+        amount=_signed("txn_kind", "line_amount"),
     )
     proj = dcl.group_by("direct_cost_id", maintain_order=True).agg(
         pl.col("procore_project_id").first())
