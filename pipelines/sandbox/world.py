@@ -177,9 +177,9 @@ class World:
         ns_conn = self.connections("netsuite")["connection_id"].to_list()
         paid = self.t["erp_payments"]["txn_id"].implode()
         void_ids, bump_ids, gone_ids = [], [], []
-        for erp, conns in (("xero", xero_conn), ("netsuite", ns_conn)):
+        for erp, cid in [("xero", c) for c in xero_conn] + [("netsuite", c) for c in ns_conn]:
             first_void, first_bump = len(void_ids), len(bump_ids)
-            mine = txns.filter(pl.col("connection_id").is_in(conns))
+            mine = txns.filter(pl.col("connection_id") == cid)
             live = mine.filter((pl.col("txn_kind") == "bill") & (pl.col("status") == "AUTHORISED")
                                & ~pl.col("txn_id").is_in(paid))
             void_ids += live.sample(n=min(n, live.height),
@@ -189,8 +189,8 @@ class World:
             bump_ids += spend.sample(n=min(n, spend.height),
                                      seed=int(rng.integers(1 << 30)))["txn_id"].to_list()
             prefix = "" if erp == "xero" else "netsuite_"
-            changed[f"{prefix}bills_voided"] = void_ids[first_void:]
-            changed[f"{prefix}spend_changed"] = bump_ids[first_bump:]
+            changed.setdefault(f"{prefix}bills_voided", []).extend(void_ids[first_void:])
+            changed.setdefault(f"{prefix}spend_changed", []).extend(bump_ids[first_bump:])
         # NetSuite: a check already synced to Procore is deleted (NS-18: never detected).
         synced = self.t["procore_direct_costs"].filter(pl.col("deleted_at").is_null())["txn_id"]
         checks = txns.filter(pl.col("connection_id").is_in(ns_conn)
