@@ -9,10 +9,18 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from pipelines import publish
 from pipelines.run import run
 from pipelines.sandbox.world import World, cents
 from tests.conftest import settings_for, start_world
+from tests.integration.common import (
+    connection_ids,
+    ledger_job_costs,
+    mart_job_costs,
+    marts,
+    raw_counts,
+    snapshot_frame,
+    warehouse_rows,
+)
 
 RESOURCES = {  # raw_xero table → the world rows it serves
     "invoices": lambda w: w.t["erp_txns"].filter(pl.col("erp_type") == "ACCPAY"),
@@ -33,43 +41,30 @@ def env(tmp_path_factory):
 
 
 def xero_ids(world: World) -> list[str]:
-    return world.connections("xero")["connection_id"].to_list()
-
-
-def snapshot_frame(settings, table: str, order: str) -> pl.DataFrame:
-    con = publish.open_snapshot(settings.published)
-    try:
-        return con.sql(f"select * from {table} order by {order}").pl()
-    finally:
-        con.close()
+    return connection_ids(world, "xero")
 
 
 def expected_job_costs(world: World) -> dict[tuple, tuple[Decimal, Decimal, Decimal]]:
-    led = world.ledger().filter(pl.col("connection_id").is_in(xero_ids(world)))
-    return {(r["connection_id"], r["procore_project_id"], r["cost_code"], r["cost_type"]):
-            (cents(r["jtd_cents"]), cents(r["ci_cents"]), cents(r["direct_cents"]))
-            for r in led.iter_rows(named=True)}
+    return ledger_job_costs(world, xero_ids(world))
 
 
-def actual_job_costs(settings) -> dict[tuple, tuple[Decimal, Decimal, Decimal]]:
-    jc = snapshot_frame(settings, "job_costs", "connection_id, project_id, cost_code, cost_type")
-    return {(r["connection_id"], r["project_id"], r["cost_code"], r["cost_type"]):
-            (r["jtd_cost"], r["commitment_invoiced"], r["direct_cost"])
-            for r in jc.iter_rows(named=True)}
+def actual_job_costs(settings, world: World) -> dict[tuple, tuple[Decimal, Decimal, Decimal]]:
+    return mart_job_costs(settings, xero_ids(world))
 
 
 def test_xe_12_job_costs_equal_the_world_ledger_to_the_cent(env):
     world, _, settings, _ = env
     expected = expected_job_costs(world)
     assert expected, "the tiny world must have job costs"
-    assert actual_job_costs(settings) == expected
+    assert actual_job_costs(settings, world) == expected
 
 
 def test_xe_11_xe_13_direct_costs_are_exactly_the_syncable_lines(env):
     world, _, settings, _ = env
     lines = world.cost_lines().filter(pl.col("connection_id").is_in(xero_ids(world)))
     syncable = lines.filter(pl.col("is_syncable"))
-    dc = snapshot_frame(settings, "direct_costs", "direct_cost_line_id")
+    dc = snapshot_frame(settings, "direct_costs", "direct_cost_line_id").filter(
+        pl.col("connection_id").is_in(xero_ids(world)))
     assert sorted(dc["direct_cost_line_id"].to_list()) == sorted(syncable["line_id"].to_list())
     signed = syncable.select(pl.when(pl.col("erp_type") == "ACCPAYCREDIT")
                              .then(-pl.col("line_amount")).otherwise(pl.col("line_amount")))
@@ -85,7 +80,8 @@ def test_xe_11_xe_13_direct_costs_are_exactly_the_syncable_lines(env):
 def test_every_erp_cost_line_is_in_the_marts_with_its_reason(env):
     world, _, settings, _ = env
     lines = world.cost_lines().filter(pl.col("connection_id").is_in(xero_ids(world)))
-    mart = snapshot_frame(settings, "erp_cost_lines", "erp_line_id")
+    mart = snapshot_frame(settings, "erp_cost_lines", "erp_line_id").filter(
+        pl.col("connection_id").is_in(xero_ids(world)))
     assert mart.height == lines.height
     assert sum(mart["line_amount"].to_list(), Decimal(0)) == cents(lines["line_amount"].sum())
     by_line = dict(zip(mart["erp_line_id"], mart["is_syncable"], strict=True))
@@ -126,7 +122,7 @@ def test_xe_9_retainage_lines_and_negative_invoices(env):
     negative = reqs.filter(pl.col("is_negative"))["requisition_id"].to_list()
     assert negative
     assert not world.t["erp_txns"].filter(pl.col("requisition_id").is_in(negative)).height
-    assert _warehouse_rows(settings, "select count(*) from staging.stg_procore__requisitions "
+    assert warehouse_rows(settings, "select count(*) from staging.stg_procore__requisitions "
                            f"where requisition_id in ({', '.join(map(str, negative))}) "
                            "and erp_transaction_ref is null") == [(len(negative),)]
 
@@ -171,7 +167,9 @@ def test_app_shows_the_ledger_figure_from_the_published_run(env, browser, tmp_pa
     from tests.browser import run_app
 
     world, _, settings, _ = env
-    total = sum((jtd for jtd, _, _ in expected_job_costs(world).values()), Decimal(0))
+    # Every connection the run extracted: Xero and NetSuite, each by its own rules.
+    everyone = ledger_job_costs(world, [*xero_ids(world), *connection_ids(world, "netsuite")])
+    total = sum((jtd for jtd, _, _ in everyone.values()), Decimal(0))
     with run_app(settings.published, tmp_path / "streamlit.log") as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(url)
@@ -180,25 +178,6 @@ def test_app_shows_the_ledger_figure_from_the_published_run(env, browser, tmp_pa
             "stMetricValue")
         expect(value).to_have_text(money(total), timeout=30_000)
         page.close()
-
-
-def _marts(settings) -> dict[str, pl.DataFrame]:
-    out = {}
-    for t, order in [("job_costs", "connection_id, project_id, cost_code, cost_type"),
-                     ("direct_costs", "direct_cost_line_id"), ("erp_cost_lines", "erp_line_id"),
-                     ("rpt_budget_view", "connection_id, project_id, wbs_code")]:
-        out[t] = snapshot_frame(settings, t, order)
-    return out
-
-
-def _raw_counts(settings) -> dict[str, int]:
-    tables = _warehouse_rows(settings, "select table_schema, table_name "
-                             "from information_schema.tables where table_schema like 'raw_%' "
-                             "and table_schema not like '%_staging' "
-                             "and table_name not like '_dlt%'")
-    counts = _warehouse_rows(settings, " union all ".join(
-        f"select '{s}.{t}', count(*) from \"{s}\".\"{t}\"" for s, t in tables))
-    return dict(counts)
 
 
 def _since(world: World, resource: str, lag: int) -> dict[str, object]:
@@ -210,13 +189,13 @@ def _since(world: World, resource: str, lag: int) -> dict[str, object]:
 
 def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     world, _, settings, _ = env
-    before_marts, before_raw = _marts(settings), _raw_counts(settings)
+    before_marts, before_raw = marts(settings), raw_counts(settings)
     since = {r: _since(world, r, settings.lag_seconds) for r in RESOURCES}
 
     # A rerun with nothing changed: no duplicate rows, identical marts.
     again = run(settings, log=lambda m: None)
-    assert _raw_counts(settings) == before_raw
-    for name, frame in _marts(settings).items():
+    assert raw_counts(settings) == before_raw
+    for name, frame in marts(settings).items():
         assert frame.equals(before_marts[name]), name
     for r in RESOURCES:  # only the rows inside the lag window were read again
         overlap = sum(RESOURCES[r](world).filter(
@@ -231,38 +210,28 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
             (pl.col("connection_id") == c) & (pl.col("updated_at") > s)).height
             for c, s in since[r].items())
         assert third.rows.get(f"raw_xero.{r}", 0) == expected, r
-    assert _raw_counts(settings)["raw_xero.invoices"] == before_raw["raw_xero.invoices"]
-    assert actual_job_costs(settings) == expected_job_costs(world)
+    assert raw_counts(settings)["raw_xero.invoices"] == before_raw["raw_xero.invoices"]
+    assert actual_job_costs(settings, world) == expected_job_costs(world)
     lines = snapshot_frame(settings, "erp_cost_lines", "erp_line_id")
     voided = lines.filter(pl.col("erp_transaction_id").is_in(changed["bills_voided"]))
     assert not voided.is_empty()
     assert set(voided["status"]) == {"VOIDED"}
     assert set(voided["unsyncable_reason"]) == {"status_not_approved"}
     # C-7, XE-10: a payment deleted in Xero after it synced stays visible, marked DELETED.
-    deleted = _warehouse_rows(settings, "select payment_id, is_deleted from "
+    deleted = warehouse_rows(settings, "select payment_id, is_deleted from "
                               "staging.stg_xero__payments where status = 'DELETED'")
     assert set(changed["payments_deleted"]) <= {pid for pid, is_del in deleted if is_del}
     # A Procore deletion comes back through include_deleted and marks the row, not drops it.
-    assert {r[0] for r in _warehouse_rows(
+    assert {r[0] for r in warehouse_rows(
         settings, "select direct_cost_id from staging.stg_procore__direct_costs "
         "where is_deleted")} == set(changed["direct_costs_deleted"])
-    projects = dict(_warehouse_rows(settings, "select id, name from raw_procore.projects"))
+    projects = dict(warehouse_rows(settings, "select id, name from raw_procore.projects"))
     for pid in changed["projects_renamed"]:
         assert projects[pid].endswith("(rev 1)")
 
     # A full refresh replaces every table whole: the same warehouse, the same marts.
-    incremental_raw, incremental_marts = _raw_counts(settings), _marts(settings)
+    incremental_raw, incremental_marts = raw_counts(settings), marts(settings)
     run(settings, log=lambda m: None, full_refresh=True)
-    assert _raw_counts(settings) == incremental_raw
-    for name, frame in _marts(settings).items():
+    assert raw_counts(settings) == incremental_raw
+    for name, frame in marts(settings).items():
         assert frame.equals(incremental_marts[name]), name
-
-
-def _warehouse_rows(settings, sql: str) -> list[tuple]:
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
