@@ -89,5 +89,9 @@ select
     end as unsyncable_reason,
     -- A vendor credit reduces cost; Xero sends its lines positive.
     case when erp_transaction_type = 'ACCPAYCREDIT' then -line_amount else line_amount end
-        as signed_amount
+        as signed_amount,
+    -- XE-12: JTD cost is syncable bills and spend money; credit notes sync as direct costs
+    -- (XE-11) but are not in it.
+    is_type_eligible and is_status_approved and is_project_synced and is_item_synced
+        and erp_transaction_type in ('ACCPAY', 'SPEND') as counts_in_jtd
 from flagged

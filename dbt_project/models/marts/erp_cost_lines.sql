@@ -1,4 +1,6 @@
--- Every ERP cost line, syncable or not, with the reason it cannot sync: no line disappears.
+-- Every ERP cost line of every ERP, syncable or not, with the reason it cannot sync: no line
+-- disappears. Each connector's rules are in its classified model (XE-11; NS-5, NS-6, NS-7,
+-- NS-14, …); here the lines are in one shape.
 select
     erp_line_id,
     connection_id,
@@ -14,6 +16,7 @@ select
     tracking_option_name,
     project_id,
     project_name,
+    wbs_code,
     cost_code,
     cost_type,
     line_amount,
@@ -26,5 +29,6 @@ select
     is_subcontractor_invoice,
     is_syncable,
     unsyncable_reason,
+    counts_in_jtd,
     updated_at
-from {{ ref('int_xero_cost_lines_classified') }}
+from {{ ref('int_cost_lines_unioned') }}

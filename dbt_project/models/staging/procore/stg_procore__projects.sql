@@ -6,6 +6,9 @@ select
     name as project_name,
     origin_id as erp_project_ref,
     active as is_active,
+    -- NS-9: the project uses the company's ERP standard cost code list. Projects loaded
+    -- before Procore sent the field have it null: the standard list was then the only one.
+    coalesce(standard_cost_code_list, true) as uses_standard_cost_code_list,
     deleted_at is not null as is_deleted,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at,

@@ -1,3 +1,5 @@
+-- The flat code is cost code . cost type, then any custom segments (NetSuite projects may
+-- carry them, NS-3: 03-100.L.02); the cost code's own tiers are joined by '-'.
 select
     cast(id as bigint) as wbs_code_id,
     connection_id,
