@@ -1,6 +1,8 @@
 """NetSuite Token-Based Authentication (OAuth 1.0a, RFC 5849) verified the way the server does.
 
-The sandbox recomputes the HMAC-SHA256 signature from the request itself, so a client that
+The sandbox recomputes the HMAC-SHA256 signature from the request itself, with the RFC 5849
+functions of ``pipelines/oauth1.py`` (the extract's signer uses them too; the tests sign with
+requests-oauthlib, an independent client), so a client that
 builds a wrong base string (forgets the query, signs a JSON body, encodes ``+`` or ``~``
 wrongly, sends the wrong realm) fails here as it would against NetSuite. Wire details follow
 ``erp_api_wire_formats.md`` §2.1; tags there ([C]/[R]/[S]/[U]) apply here.
@@ -11,17 +13,21 @@ answers with ``invalid_login_response``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from pipelines.oauth1 import (
+    SIGNATURE_METHOD,
+    base_string,
+    hmac_sha256_signature,
+    normalized_parameters,
+    parse_authorization,
+)
+from pipelines.oauth1 import OAuth1Credentials as TbaCredentials
 
 __all__ = [
     "INVALID_LOGIN_DETAIL",
@@ -34,7 +40,6 @@ __all__ = [
     "parse_authorization",
 ]
 
-SIGNATURE_METHOD = "HMAC-SHA256"  # HMAC-SHA1 support ended in 2023.1 [C]
 MIN_NONCE_LENGTH = 6  # "at least 6 characters, ideally 20" [C]
 INVALID_LOGIN_DETAIL = (
     "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at "
@@ -62,19 +67,6 @@ REASONS = (
 )
 _REQUIRED = ("oauth_consumer_key", "oauth_token", "oauth_signature_method", "oauth_timestamp",
              "oauth_nonce", "oauth_signature")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# One ``name="value"`` pair of the header, with the separating comma (RFC 5849 §3.5.1).
-_PAIR = re.compile(r'\s*([A-Za-z0-9_\-.~%]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
-
-
-@dataclass(frozen=True)
-class TbaCredentials:
-    """One integration record (consumer) plus one access token issued to it."""
-
-    consumer_key: str
-    consumer_secret: str
-    token_id: str
-    token_secret: str
 
 
 # The sandbox's one integration record and token, the same for every account; the extract reads
@@ -82,79 +74,6 @@ class TbaCredentials:
 SANDBOX_CREDENTIALS = TbaCredentials(
     "sandbox-netsuite-consumer", "sandbox-netsuite-consumer-secret",
     "sandbox-netsuite-token", "sandbox-netsuite-token-secret")
-
-
-# -- RFC 5849 pieces -----------------------------------------------------------------------------
-def enc(value: str) -> str:
-    """RFC 3986 percent-encoding of UTF-8 (§3.6): only A-Z a-z 0-9 - . _ ~ stay as they are."""
-    return quote(value.encode("utf-8"), safe="-._~")
-
-
-def parse_authorization(header: str) -> dict[str, str] | None:
-    """Parameters of an ``Authorization: OAuth …`` header, percent-decoded; ``None`` when the
-    header is not an OAuth header or is malformed (unquoted value, duplicate name, junk)."""
-    scheme, _, rest = header.strip().partition(" ")
-    if scheme.lower() != "oauth":
-        return None
-    params: dict[str, str] = {}
-    pos = 0
-    rest = rest.strip()
-    while pos < len(rest):
-        m = _PAIR.match(rest, pos)
-        if m is None:
-            return None
-        try:
-            name = unquote(m.group(1), errors="strict")
-            # realm is an RFC 2617 quoted-string, not percent-encoded; every oauth_* value is.
-            value = m.group(2) if name == "realm" else unquote(m.group(2), errors="strict")
-        except UnicodeDecodeError:
-            return None
-        if name in params:
-            return None  # a parameter may appear once (§3.1); a duplicate is an attack or bug
-        params[name] = value
-        pos = m.end()
-    return params
-
-
-def base_string_uri(url: str) -> str:
-    """§3.4.1.2: scheme and host lower-cased, default port dropped, path kept, no query."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path or '/'}"
-
-
-def request_parameters(url: str, body: bytes, content_type: str | None) -> list[tuple[str, str]]:
-    """§3.4.1.3.1 sources besides the header: the query, and the body only when it is
-    form-encoded (a JSON body, as SuiteQL sends, is never signed)."""
-    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/x-www-form-urlencoded" and body:
-        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return pairs
-
-
-def normalized_parameters(pairs: Iterable[tuple[str, str]]) -> str:
-    """§3.4.1.3.2: encode names and values, sort by name then value, join with ``=`` and ``&``."""
-    encoded = sorted((enc(k), enc(v)) for k, v in pairs)
-    return "&".join(f"{k}={v}" for k, v in encoded)
-
-
-def base_string(method: str, url: str, oauth_params: Mapping[str, str], body: bytes,
-                content_type: str | None) -> str:
-    """§3.4.1.1: ``METHOD&enc(uri)&enc(normalized parameters)``; realm and the signature itself
-    are not signed."""
-    pairs = [(k, v) for k, v in oauth_params.items() if k not in ("realm", "oauth_signature")]
-    pairs += request_parameters(url, body, content_type)
-    return "&".join((method.upper(), enc(base_string_uri(url)), enc(normalized_parameters(pairs))))
-
-
-def hmac_sha256_signature(base: str, consumer_secret: str, token_secret: str) -> str:
-    key = f"{enc(consumer_secret)}&{enc(token_secret)}"
-    digest = hmac.new(key.encode("utf-8"), base.encode("utf-8"), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 # -- verifier ------------------------------------------------------------------------------------
