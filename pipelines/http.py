@@ -1,8 +1,10 @@
 """The HTTP client every source shares: retries, rate limits, call counting.
 
 Retries 429 (honouring ``Retry-After``, or ``X-Rate-Limit-Reset`` as Procore sends it), 5xx,
-timeouts, connection errors and truncated JSON bodies, with capped exponential backoff. JSON
-numbers are parsed as ``Decimal`` so money stays exact from the wire on.
+timeouts, connection errors and truncated JSON bodies, with capped exponential backoff: a 429
+without either header (NetSuite's ``CONCURRENCY_LIMIT_EXCEEDED``) waits 0.5, 1, 2, 4 … s up to
+``max_delay``. JSON numbers are parsed as ``Decimal`` so money stays exact from the wire on.
+An ``auth`` (a requests ``AuthBase``) signs every request, each retry afresh.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+from requests.auth import AuthBase
 
 log = logging.getLogger("costbridge.http")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -59,11 +62,12 @@ class ApiClient:
     def __init__(self, system: str, base_url: str, headers: dict[str, str],
                  timeout: float = 30.0, max_attempts: int = 6, max_delay: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, stats: CallStats | None = None,
-                 parse_int: Callable[[str], Any] | None = None):
+                 parse_int: Callable[[str], Any] | None = None, auth: AuthBase | None = None):
         self.system = system
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", **headers})
+        self.session.auth = auth  # called on every request, so each attempt is signed anew
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.max_delay = max_delay
@@ -74,12 +78,23 @@ class ApiClient:
     def get(self, path: str, resource: str, params: dict | None = None,
             headers: dict[str, str] | None = None) -> tuple[Any, requests.Response]:
         """GET and decode JSON; returns (body, response)."""
+        return self._request("GET", path, resource, params, headers)
+
+    def post(self, path: str, resource: str, json_body: Any, params: dict | None = None,
+             headers: dict[str, str] | None = None) -> tuple[Any, requests.Response]:
+        """POST a JSON body and decode the JSON answer. Retried like a GET, so only for
+        requests that read (a SuiteQL query), never for ones that create something."""
+        return self._request("POST", path, resource, params, headers, json_body)
+
+    def _request(self, method: str, path: str, resource: str, params: dict | None,
+                 headers: dict[str, str] | None,
+                 json_body: Any = None) -> tuple[Any, requests.Response]:
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(1, self.max_attempts + 1):
             self.stats.add("calls", self.system, resource)
             try:
-                resp = self.session.get(url, params=params, headers=headers,
-                                        timeout=self.timeout)
+                resp = self.session.request(method, url, params=params, headers=headers,
+                                            json=json_body, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
