@@ -1,19 +1,24 @@
 """costbridge.toml: connections, warehouse locations and settings. Never credentials.
 
 Credentials come the dlt way: ``.dlt/secrets.toml`` or environment variables such as
-``SOURCES__XERO__ACCESS_TOKEN`` and ``SOURCES__PROCORE__ACCESS_TOKEN``.
+``SOURCES__XERO__ACCESS_TOKEN``, ``SOURCES__PROCORE__ACCESS_TOKEN`` and
+``SOURCES__NETSUITE__CONSUMER_KEY`` (``…CONSUMER_SECRET``, ``…TOKEN_ID``, ``…TOKEN_SECRET``).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ERP_KINDS = ("xero", "netsuite", "acumatica")
-SUPPORTED_ERPS = ("xero",)  # ERPs whose extract exists so far
+SUPPORTED_ERPS = ("xero", "netsuite")  # ERPs whose extract exists so far
 DEFAULT_CONFIG = Path("costbridge.toml")
+# A NetSuite account id: production digits, a sandbox or release-preview suffix (_SB1, _RP2),
+# or a test drive / developer account (TSTDRV1234567). It is also the OAuth realm.
+NETSUITE_ACCOUNT = re.compile(r"\d+(_(SB|RP)\d+)?|[A-Z]+\d+")
 
 
 class ConfigError(ValueError):
@@ -120,7 +125,7 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
             procore_company_id=_get(c, "procore_company_id", int, where),
             company_name=_get(c, "company_name", str, where, cid),
             erp_base_url=_get(c, "erp_base_url", str, where).rstrip("/"),
-            erp_tenant_id=_get(c, "erp_tenant_id", str, where),
+            erp_tenant_id=_tenant_id(c, erp, where),
             tracking_category=_get(c, "tracking_category", str, where, "Job"),
             retainage_item=_get(c, "retainage_item", str, where, "RETAINAGE"),
             enabled=_get(c, "enabled", bool, where, True),
@@ -139,6 +144,15 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
         lag_seconds=_between(_get(extract, "lag_seconds", int, "extract", 300), 0, 86_400,
                              "extract.lag_seconds"),
     )
+
+
+def _tenant_id(c: dict, erp: str, where: str) -> str:
+    tenant = _get(c, "erp_tenant_id", str, where)
+    if erp == "netsuite" and not NETSUITE_ACCOUNT.fullmatch(tenant):
+        raise ConfigError(f"{where}.erp_tenant_id must be a NetSuite account id such as "
+                          f"1234567, 1234567_SB1 or TSTDRV1234567 (as in the OAuth realm), "
+                          f"got {tenant!r}")
+    return tenant
 
 
 def _check_pairing(conns: list[Connection]) -> None:
