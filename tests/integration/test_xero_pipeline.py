@@ -187,6 +187,10 @@ def _since(world: World, resource: str, lag: int) -> dict[str, object]:
             rows.group_by("connection_id").agg(pl.col("updated_at").max()).iter_rows()}
 
 
+def without_netsuite(counts: dict[str, int]) -> dict[str, int]:
+    return {t: n for t, n in counts.items() if not t.startswith("raw_netsuite.")}
+
+
 def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     world, _, settings, _ = env
     before_marts, before_raw = marts(settings), raw_counts(settings)
@@ -229,9 +233,10 @@ def test_rerun_then_incremental_picks_up_exactly_the_changes(env):
     for pid in changed["projects_renamed"]:
         assert projects[pid].endswith("(rev 1)")
 
-    # A full refresh replaces every table whole: the same warehouse, the same marts.
+    # A full refresh replaces every table whole: the same warehouse, the same marts. (NetSuite
+    # raw rows deleted at the source go on a full read; its own test covers that.)
     incremental_raw, incremental_marts = raw_counts(settings), marts(settings)
     run(settings, log=lambda m: None, full_refresh=True)
-    assert raw_counts(settings) == incremental_raw
+    assert without_netsuite(raw_counts(settings)) == without_netsuite(incremental_raw)
     for name, frame in marts(settings).items():
         assert frame.equals(incremental_marts[name]), name
