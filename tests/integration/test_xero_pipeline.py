@@ -177,6 +177,9 @@ def test_app_shows_the_ledger_figure_from_the_published_run(env, browser, tmp_pa
         value = page.get_by_test_id("stMetric").filter(has=label).get_by_test_id(
             "stMetricValue")
         expect(value).to_have_text(money(total), timeout=30_000)
+        # NetSuite connections sit beside Xero's with no page code of their own.
+        for name in world.connections("netsuite")["company_name"]:
+            expect(page.get_by_text(f"{name} · NetSuite", exact=True)).to_be_visible()
         page.close()
 
 
