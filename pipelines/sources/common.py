@@ -127,32 +127,38 @@ def flatten_page(shape: Shape, records: list[dict], extra: dict) -> dict[str, li
     return out
 
 
-def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset()) -> pa.Table:
+def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset(),
+             keys: tuple[str, ...] = ()) -> pa.Table:
     """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals), also where a page
     happens to hold only whole numbers (``decimals``: else the first page would fix an
     integer column and later cents would be rounded away); a column that is null on every
-    row of a page is typed text so pages of one table share a schema."""
+    row of a page is typed text so pages of one table share a schema. ``keys`` are declared
+    not null, as dlt declares key columns (else dlt warns on every page)."""
     frame = pl.DataFrame(rows, infer_schema_length=None)
     casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) or name in decimals
                     else pl.Utf8)
              for name, dtype in frame.schema.items()
              if isinstance(dtype, pl.Decimal) or dtype == pl.Null or name in decimals}
-    return frame.cast(casts).to_arrow() if casts else frame.to_arrow()
+    table = frame.cast(casts).to_arrow() if casts else frame.to_arrow()
+    if not keys:
+        return table
+    return table.cast(pa.schema([f.with_nullable(f.name not in keys) for f in table.schema]))
 
 
 def page_items(shape: Shape, records: list[dict], extra: dict,
                write_disposition: str = "merge") -> Iterator[object]:
     """dlt items for one page: the top table as is, each child table with its own hints."""
     tables = flatten_page(shape, records, extra)
-    yield dlt.mark.with_table_name(to_arrow(tables.pop(shape.table), shape.decimals),
-                                   shape.table)
+    yield dlt.mark.with_table_name(
+        to_arrow(tables.pop(shape.table), shape.decimals, (shape.key,)), shape.table)
     for child in _walk(shape.children):
         rows = tables.get(child.table)
         if rows:
             hints = dlt.mark.make_hints(
                 table_name=child.table, write_disposition=write_disposition,
                 merge_key=ROOT_ID, primary_key=[PARENT_ID, INDEX])
-            yield dlt.mark.with_hints(to_arrow(rows, shape.decimals), hints,
+            yield dlt.mark.with_hints(to_arrow(rows, shape.decimals, (ROOT_ID, PARENT_ID, INDEX)),
+                                      hints,
                                       create_table_variant=True)
 
 
