@@ -133,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     world = world_mod.generate(args.seed, args.size)
     server = SandboxServer(world)
     server.start()
-    _say(f"sandbox APIs on {server.url} (/xero, /procore)")
+    _say(f"sandbox APIs on {server.url} (/xero, /netsuite, /procore)")
     try:
         cfg = write_sandbox_config(server.url, world, base)
         _use_sandbox_secrets()
