@@ -148,8 +148,10 @@ def test_ns_5_ns_9_c_4_projects_that_cannot_sync_say_why(env):
 
 def test_ns_3_ns_4_wbs_codes_item_state(env):
     world, _, settings, _ = env
-    wbs = world.t["wbs_codes"].filter(pl.col("connection_id").is_in(ns_ids(world)))
+    wbs = world.t["wbs_codes"].filter(pl.col("connection_id").is_in(ns_ids(world))).join(
+        world.t["procore_projects"].select("project_id", "is_synced"), on="project_id")
     expected = {r["wbs_code_id"]: ("synced" if r["erp_item_id"] is not None else
+                                   "project_not_synced" if not r["is_synced"] else
                                    "awaiting_cost_code_export" if r["on_budget"] else
                                    "not_budgeted")
                 for r in wbs.iter_rows(named=True)}

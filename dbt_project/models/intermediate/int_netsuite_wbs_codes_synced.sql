@@ -9,7 +9,11 @@ with connections as (
 ),
 
 projects as (
-    select projects.connection_id, projects.project_id, projects.project_number
+    select
+        projects.connection_id,
+        projects.project_id,
+        projects.project_number,
+        projects.erp_project_ref is not null as is_project_synced
     from {{ ref('stg_procore__projects') }} as projects
     inner join connections
         on connections.connection_id = projects.connection_id
@@ -57,6 +61,7 @@ joined as (
         projects.project_id,
         items.item_id,
         projects.project_number,
+        projects.is_project_synced,
         wbs_codes.wbs_code,
         wbs_codes.cost_code,
         wbs_codes.cost_type,
@@ -87,6 +92,8 @@ select
     *,
     case
         when erp_item_ref is not null then 'synced'
+        -- no item can exist before the project itself is synced (C-4, NS-5, NS-9)
+        when not is_project_synced then 'project_not_synced'
         -- NS-4: budgeted; the manual cost code export has not run since
         when on_budget then 'awaiting_cost_code_export'
         -- NS-4 says exporting the invoice creates the item: a finding
