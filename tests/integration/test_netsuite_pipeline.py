@@ -8,11 +8,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import polars as pl
-import pytest
 
 from pipelines.run import run
 from pipelines.sandbox.world import World, cents
-from tests.conftest import settings_for, start_world
 from tests.integration.common import (
     connection_ids,
     ledger_job_costs,
@@ -38,15 +36,6 @@ REASONS = {
 }
 DIRECT_COST_TYPES = {"bill": "Invoice", "credit_note": "Invoice", "spend": "Expense",
                      "journal": "Expense"}  # NS-17: journal entries as expenses
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    world, server = start_world(seed=7, size="tiny")
-    settings = settings_for(server, world, tmp_path_factory.mktemp("wh"))
-    summary = run(settings, log=lambda m: None)
-    yield world, server, settings, summary
-    server.stop()
 
 
 def ns_ids(world: World) -> list[str]:

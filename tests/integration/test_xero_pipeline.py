@@ -11,7 +11,6 @@ import pytest
 
 from pipelines.run import run
 from pipelines.sandbox.world import World, cents
-from tests.conftest import settings_for, start_world
 from tests.integration.common import (
     connection_ids,
     ledger_job_costs,
@@ -29,15 +28,6 @@ RESOURCES = {  # raw_xero table → the world rows it serves
     "credit_notes": lambda w: w.t["erp_txns"].filter(pl.col("erp_type") == "ACCPAYCREDIT"),
     "payments": lambda w: w.t["erp_payments"],
 }
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    world, server = start_world(seed=7, size="tiny")
-    settings = settings_for(server, world, tmp_path_factory.mktemp("wh"))
-    summary = run(settings, log=lambda m: None)
-    yield world, server, settings, summary
-    server.stop()
 
 
 def xero_ids(world: World) -> list[str]:
