@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from pipelines import config
-from pipelines.sandbox.netsuite import account_slug
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKENS = {"SOURCES__XERO__ACCESS_TOKEN": "sandbox-xero-token",
@@ -50,6 +49,8 @@ def sandbox_config(url: str, world, base: Path) -> dict:
 
 def _erp_base_url(url: str, erp: str, tenant: str) -> str:
     if erp == "netsuite":  # the account rides in the path on loopback (sandbox/netsuite.py)
+        from pipelines.sandbox.netsuite import account_slug  # the sandbox only, not every run
+
         return f"{url}/netsuite/{account_slug(tenant)}/services/rest"
     return f"{url}/{erp}"
 

@@ -27,7 +27,7 @@ DIVISIONS = {
     31: "Earthwork", 32: "Exterior Improvements", 33: "Utilities",
 }
 # ERP-only items: never exported from Procore, so lines on them are unsyncable (XE-11, NS-14).
-XERO_ONLY_ITEMS = ("GEN-OVERHEAD", "FUEL", "OFFICE-SUPPLIES", "TOOLS-SMALL")
+ERP_ONLY_ITEMS = ("GEN-OVERHEAD", "FUEL", "OFFICE-SUPPLIES", "TOOLS-SMALL")
 # NetSuite items of types other than Other Charge, which cannot stand for WBS codes (NS-7).
 NS_OTHER_TYPE_ITEMS = (("CONCRETE-MIX-C30", "InvtPart"), ("SAFETY-GEAR", "NonInvtPart"),
                        ("SURVEY-SERVICES", "Service"))
@@ -337,7 +337,7 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
         "updated_at": _ts(WORLD_START, created_p + 86400 * 3),
     })
     out["procore_projects"] = procore_projects
-    wbs = _wbs_codes(rng, spec, conn, ci, base, codes, procore_projects)
+    wbs = _wbs_codes(rng, spec, conn, ns_base, base, codes, procore_projects)
     # ERP projects: every project the ERP has (NS-9's project never became a NetSuite job),
     # plus an ERP-only overhead project, and on NetSuite a sub job under each synced job (NS-6).
     ns9 = ~pl.col("uses_standard_list") if erp == "netsuite" else pl.lit(False)
@@ -417,7 +417,7 @@ def _vendors(rng, spec: Size, cid: str, erp: str, base: int, ns_base: int) -> pl
     })
 
 
-def _wbs_codes(rng, spec: Size, conn: dict, ci: int, base: int, codes: list,
+def _wbs_codes(rng, spec: Size, conn: dict, ns_base: int, base: int, codes: list,
                projects: pl.DataFrame) -> pl.DataFrame:
     """WBS codes per project (cost code x cost type [+ custom segment]) and their ERP items.
 
@@ -443,15 +443,16 @@ def _wbs_codes(rng, spec: Size, conn: dict, ci: int, base: int, codes: list,
             flat = f"{c}.{t}.{('01', '02')[j % 2]}" if phased else f"{c}.{t}"
             on_budget = erp != "netsuite" or j % 10 != 7
             exported = synced[p] and on_budget and not (j == len(pick) - 1 and p % 3 == 0)
-            item = (item_ids[f"{c}.{t}"] if erp != "netsuite"
-                    else str((ci + 1) * 10_000_000 + 5000 + wid - base - 200_000))
             rows.append((cid, company, base + 100 + p, wid, c, n, t, flat,
-                         item if exported else None, on_budget,
+                         item_ids[f"{c}.{t}"] if exported else None, on_budget,
                          f"{numbers[p]}-{flat}" if erp == "netsuite" else flat))
             wid += 1
     wbs = pl.DataFrame(rows, orient="row", schema=[
         "connection_id", "company_id", "project_id", "wbs_code_id", "cost_code",
         "cost_code_name", "cost_type", "flat_code", "erp_item_id", "on_budget", "item_name"])
+    if erp == "netsuite":  # one item per project WBS code, with NetSuite's own id
+        wbs = wbs.with_columns(erp_item_id=pl.when(pl.col("erp_item_id").is_not_null())
+                               .then(_ns_item_id(ns_base)))
     return wbs.with_columns(
         segment=pl.col("flat_code").str.split(".").list.get(2, null_on_oob=True),
         description=pl.col("cost_code_name") + " - " + pl.col("cost_type").replace(COST_TYPES),
@@ -467,18 +468,21 @@ def _items_from_invoices(wbs: pl.DataFrame, reqs: pl.DataFrame, req_lines: pl.Da
     """NS-4: exporting a subcontractor invoice creates the items its codes still lack."""
     used = req_lines.join(reqs.filter(pl.col("is_exported")).select("requisition_id"),
                           on="requisition_id")["wbs_code_id"].unique().implode()
-    new_id = (pl.lit(ns_base + 5000) + pl.col("wbs_code_id") % 1_000_000 - 200_000).cast(
-        pl.String)
     return wbs.with_columns(erp_item_id=pl.when(
         pl.col("erp_item_id").is_null() & pl.col("wbs_code_id").is_in(used))
-        .then(new_id).otherwise(pl.col("erp_item_id")))
+        .then(_ns_item_id(ns_base)).otherwise(pl.col("erp_item_id")))
+
+
+def _ns_item_id(ns_base: int) -> pl.Expr:
+    """The NetSuite internal id of a WBS code's Other Charge item: one per WBS code."""
+    return (pl.lit(ns_base + 5000) + pl.col("wbs_code_id") % 1_000_000 - 200_000).cast(pl.String)
 
 
 def _erp_items(rng, conn: dict, ns_base: int, codes: list, wbs: pl.DataFrame,
                projects: pl.DataFrame) -> pl.DataFrame:
     """The ERP's item list: items exported from Procore plus ERP-only ones."""
     cid, erp = conn["connection_id"], conn["erp"]
-    extra = [(c, "OthCharge") for c in (*XERO_ONLY_ITEMS, RETAINAGE_ITEM)]
+    extra = [(c, "OthCharge") for c in (*ERP_ONLY_ITEMS, RETAINAGE_ITEM)]
     if erp == "netsuite":
         extra += list(NS_OTHER_TYPE_ITEMS)
     own = pl.DataFrame({
@@ -804,7 +808,7 @@ def _pick_ns_items(rng, wbs, items, proj_id, case) -> tuple[np.ndarray, np.ndarr
     """The NetSuite item (name) and its WBS code per line, following the line's case."""
     own_items = items.filter(pl.col("from_procore"))
     by_proj = {int(p): g for (p,), g in own_items.group_by("project_id", maintain_order=True)}
-    company = [c for c in XERO_ONLY_ITEMS]
+    company = list(ERP_ONLY_ITEMS)
     other = [c for c, _ in NS_OTHER_TYPE_ITEMS]
     all_own = own_items["code"].to_numpy()
     all_wid = own_items["wbs_code_id"].to_numpy()
@@ -895,13 +899,13 @@ def _pick_items(rng, wbs: pl.DataFrame, proj_id: np.ndarray, case: np.ndarray):
     any_proj = next(iter(codes_by_proj))
     for i, (p, c) in enumerate(zip(proj_id, case, strict=True)):
         if c == "erp_item":
-            item[i] = XERO_ONLY_ITEMS[int(u[i] * len(XERO_ONLY_ITEMS))]
+            item[i] = ERP_ONLY_ITEMS[int(u[i] * len(ERP_ONLY_ITEMS))]
             continue
         pool = codes_by_proj.get(int(p))
         if c == "code_off_project":
             mine = set(pool) if pool is not None else set()
             others = [x for x in all_codes if x not in mine]
-            item[i] = others[int(u[i] * len(others))] if others else XERO_ONLY_ITEMS[0]
+            item[i] = others[int(u[i] * len(others))] if others else ERP_ONLY_ITEMS[0]
             continue
         if pool is None:  # unsynced project or no tracking: any company code
             pool, pids = codes_by_proj[any_proj], np.full(len(codes_by_proj[any_proj]), -1)

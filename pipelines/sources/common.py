@@ -140,8 +140,11 @@ def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset(),
              for name, dtype in frame.schema.items()
              if isinstance(dtype, pl.Decimal) or dtype == pl.Null or name in decimals}
     table = frame.cast(casts).to_arrow() if casts else frame.to_arrow()
-    if not keys:
-        return table
+    return keys_not_null(table, keys) if keys else table
+
+
+def keys_not_null(table: pa.Table, keys: tuple[str, ...] | set[str]) -> pa.Table:
+    """Declare key columns not null, as dlt's key hints do (else dlt warns on every page)."""
     return table.cast(pa.schema([f.with_nullable(f.name not in keys) for f in table.schema]))
 
 

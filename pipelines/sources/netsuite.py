@@ -40,7 +40,7 @@ import pyarrow as pa
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient, ApiError
 from pipelines.oauth1 import OAuth1Credentials, OAuth1Signer
-from pipelines.sources.common import KeyedCursor
+from pipelines.sources.common import KeyedCursor, keys_not_null
 
 log = logging.getLogger("costbridge.extract")
 
@@ -224,12 +224,10 @@ def _typed(c: Col) -> pl.Expr:
 
 def to_arrow(q: Query, frame: pl.DataFrame, connection_id: str) -> pa.Table:
     """The loaded columns of a page plus ``connection_id``, typed even when a page holds only
-    nulls in a column, so every page of a table has one schema. Key columns are marked not
-    null, as dlt's key hints say (else dlt warns on every page)."""
+    nulls in a column, so every page of a table has one schema."""
     table = frame.drop(q.hidden).with_columns(
         connection_id=pl.lit(connection_id, pl.String)).to_arrow()
-    keys = {"connection_id", *q.key, *q.merge_key}
-    return table.cast(pa.schema([f.with_nullable(f.name not in keys) for f in table.schema]))
+    return keys_not_null(table, {"connection_id", *q.key, *q.merge_key})
 
 
 # -- credentials and clients ---------------------------------------------------------------------

@@ -4,7 +4,6 @@ frames (what the generator drew), never from the sandbox's table builder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import polars as pl
@@ -18,17 +17,6 @@ from pipelines.sandbox.netsuite import account_slug
 from pipelines.sandbox.netsuite_auth import SANDBOX_CREDENTIALS as CREDS
 from pipelines.sandbox.server import SandboxServer
 from pipelines.sandbox.world import World
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return world_mod.generate(11, "tiny")
-
-
-@pytest.fixture(scope="module")
-def server(world: World) -> Iterator[SandboxServer]:
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +195,7 @@ def test_ledger_counts_credits_negative_and_journals(world, ns):
 
 
 def test_advance_changes_netsuite_incrementally(ns):
-    own = world_mod.generate(11, "tiny")
+    own = world_mod.generate(42, "tiny")  # advance() changes it: not the shared world
     with SandboxServer(own) as srv:
         query = SuiteQL(srv, ns["erp_tenant_id"])
         before = own.now.strftime("%Y-%m-%d %H:%M:%S")
