@@ -61,7 +61,7 @@ def build_tables(w: World, connection_id: str) -> dict[str, pl.DataFrame]:
     }
 
 
-def _money(cents: str | pl.Expr) -> pl.Expr:
+def money_from_cents(cents: str | pl.Expr) -> pl.Expr:
     col = pl.col(cents) if isinstance(cents, str) else cents
     return (col.cast(pl.Decimal(20, 2)) / 100).cast(MONEY)  # scale 2 first: exact cents
 
@@ -95,7 +95,7 @@ def _transactions(txns: pl.DataFrame) -> pl.DataFrame:
         memo="reference",
         externalid=pl.when(pl.col("txn_kind").is_in(CI_KINDS))
         .then(pl.format("procore-requisition-{}", "requisition_id")),
-        foreigntotal=_money("total"),
+        foreigntotal=money_from_cents("total"),
         posting=_flag(pl.col("is_status_ok")),
         createddate="created_at",
         lastmodifieddate="updated_at",
@@ -114,7 +114,7 @@ def _payments(pays: pl.DataFrame, txns: pl.DataFrame) -> pl.DataFrame:
         entity=_int("contact_id"),
         memo="reference",
         externalid=pl.lit(None, pl.String),
-        foreigntotal=_money("amount"),
+        foreigntotal=money_from_cents("amount"),
         posting=pl.lit("T"),
         createddate="updated_at",
         lastmodifieddate="updated_at",
@@ -141,10 +141,10 @@ def _lines(lines: pl.DataFrame, txns: pl.DataFrame, pays: pl.DataFrame,
         entity=_int("tracking_option_id"),
         memo="description",
         quantity=pl.col("quantity").cast(QTY),
-        rate=_money("unit_amount").cast(QTY),
+        rate=money_from_cents("unit_amount").cast(QTY),
         # Signed as posted: cost positive, a vendor credit's lines negative, journal credits
         # negative (docs/netsuite.md).
-        netamount=_money(pl.when(credit).then(-pl.col("line_amount"))
+        netamount=money_from_cents(pl.when(credit).then(-pl.col("line_amount"))
                          .otherwise(pl.col("line_amount"))),
         expenseaccount=pl.lit(EXPENSE_ACCOUNT, pl.Int64),
         linelastmodifieddate="updated_at",
@@ -158,7 +158,7 @@ def _lines(lines: pl.DataFrame, txns: pl.DataFrame, pays: pl.DataFrame,
         mainline=pl.lit("T"), taxline=pl.lit("F"), item=pl.lit(None, pl.Int64),
         itemtype=pl.lit(None, pl.String), entity=pl.lit(None, pl.Int64),
         memo=pl.lit(None, pl.String), quantity=pl.lit(None, QTY), rate=pl.lit(None, QTY),
-        netamount=_money(pl.when(pl.col("txn_kind").is_in(CREDIT_KINDS)).then(pl.col("total"))
+        netamount=money_from_cents(pl.when(pl.col("txn_kind").is_in(CREDIT_KINDS)).then(pl.col("total"))
                          .otherwise(-pl.col("total"))),
         expenseaccount=pl.lit(None, pl.Int64), linelastmodifieddate="updated_at",
     )
@@ -220,7 +220,7 @@ def _links(pays: pl.DataFrame) -> pl.DataFrame:
         previousdoc=_int("txn_id"), previousline=pl.lit(0, pl.Int64),
         previoustype=pl.lit("VendBill"), nextdoc=_int("payment_id"),
         nextline=pl.lit(0, pl.Int64), nexttype=pl.lit("VendPymt"),
-        linktype=pl.lit("Payment"), foreignamount=_money("amount"),
+        linktype=pl.lit("Payment"), foreignamount=money_from_cents("amount"),
     )
 
 

@@ -38,7 +38,7 @@ from pipelines.sandbox.common import (
     parse_int,
     parse_timestamp,
 )
-from pipelines.sandbox.world import COST_TYPES, World, cents
+from pipelines.sandbox.world import AC_COST_TYPES, COST_TYPES, World, cents
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
@@ -95,6 +95,16 @@ def _build_projects(w: World) -> pl.DataFrame:
 def _build_vendors(w: World) -> pl.DataFrame:
     v = w.t["vendors"].filter(pl.col("in_procore")).join(_companies(w), on="connection_id")
     return _scoped(v, "company_id", "procore_vendor_id")
+
+
+def _build_standard_codes(w: World) -> pl.DataFrame:
+    codes = w.t.get("procore_standard_cost_codes")
+    if codes is None:  # no Acumatica connection in this world
+        codes = pl.DataFrame(schema={"standard_cost_code_id": pl.Int64, "company_id": pl.Int64,
+                                     "cost_code": pl.String, "description": pl.String,
+                                     "erp_code": pl.String,
+                                     "updated_at": pl.Datetime("us", "UTC")})
+    return _scoped(codes, "company_id", "standard_cost_code_id", created="updated_at")
 
 
 def _build_wbs(w: World) -> pl.DataFrame:
@@ -178,15 +188,25 @@ def _wbs_code(r: dict) -> dict:
         "id": r["wbs_code_id"], "flat_code": r["flat_code"], "description": r["description"],
         "status": "active", "origin_id": r["erp_item_id"],
         "segment_items": [
+            # Acumatica WBS: an optional Sub Job and a Task segment come first (AC-6, AC-9).
+            *([{"segment_name": "Sub Job", "code": r["sub_job"], "name": f"Sub Job {r['sub_job']}"}]
+              if r.get("sub_job") else []),
+            *([{"segment_name": "Task", "code": r["task"], "name": f"Task {r['task']}"}]
+              if r.get("task") else []),
             {"segment_name": "Cost Code", "code": r["cost_code"], "name": r["cost_code_name"]},
             {"segment_name": "Cost Type", "code": r["cost_type"],
-             "name": COST_TYPES.get(r["cost_type"], r["cost_type"])},
+             "name": {**COST_TYPES, **AC_COST_TYPES}.get(r["cost_type"], r["cost_type"])},
             # Custom segments follow in Procore's order (NS-3 appends them to item names).
             *([{"segment_name": "Phase", "code": r["segment"], "name": f"Phase {r['segment']}"}]
               if r["segment"] else []),
         ],
         **_stamps(r, deleted=False),
     }
+
+
+def _standard_code(r: dict) -> dict:
+    return {"id": r["standard_cost_code_id"], "code": r["cost_code"], "full_code": r["cost_code"],
+            "name": r["description"], "origin_id": r["erp_code"], **_stamps(r, deleted=False)}
 
 
 def _budget_line(r: dict) -> dict:
@@ -202,7 +222,9 @@ def _commitment(r: dict) -> dict:
     return {
         "id": r["commitment_id"], "number": r["number"], "title": r["title"],
         "status": r["status"], "vendor": {"id": r["vendor_id"], "name": r["vendor_name"]},
-        "project": {"id": r["project_id"]}, **_stamps(r),
+        "project": {"id": r["project_id"]},
+        # The ERP record the commitment was exported to (Acumatica Subcontract id) [U].
+        "origin_id": r.get("erp_commitment_id"), **_stamps(r),
     }
 
 
@@ -260,6 +282,9 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
              _project),
     Resource("vendors", "company", ("vendors", "connections"), _build_vendors, _vendor),
     Resource("wbs_codes", "project", ("wbs_codes",), _build_wbs, _wbs_code),
+    # The list only changes when the world is rebuilt; "connections" stands for that.
+    Resource("standard_cost_codes", "company", ("connections",), _build_standard_codes,
+             _standard_code),
     Resource("budget_line_items", "project", ("wbs_codes",), _build_budget_lines,
              _budget_line),
     Resource("work_order_contracts", "project", ("procore_commitments", "vendors"),
@@ -276,6 +301,9 @@ PATHS: dict[str, tuple[str, str | None]] = {
     "/rest/v1.0/companies": ("companies", None),
     "/rest/v1.0/projects": ("projects", None),
     "/rest/v1.0/vendors": ("vendors", None),
+    # The company's cost code list imported from Acumatica (AC-3). Procore lists standard cost
+    # codes per list (standard_cost_code_list_id); per company is a simplification [U].
+    "/rest/v1.0/standard_cost_codes": ("standard_cost_codes", None),
     "/rest/v1.0/projects/{project_id:int}/work_breakdown_structure/wbs_codes":
         ("wbs_codes", "path"),
     "/rest/v1.0/budget_line_items": ("budget_line_items", "query"),

@@ -35,10 +35,13 @@ NS_OTHER_TYPE_ITEMS = (("CONCRETE-MIX-C30", "InvtPart"), ("SAFETY-GEAR", "NonInv
 CREDIT_KINDS = ("credit_note", "subinv_credit")
 JTD_KINDS = {"xero": ("bill", "subinv_bill", "spend"),  # XE-12
              "netsuite": ("bill", "subinv_bill", "spend", "credit_note", "subinv_credit",
-                          "journal")}  # docs/netsuite.md: every retrieved cost, signed
+                          "journal"),  # docs/netsuite.md: every retrieved cost, signed
+             # AC-21: all four amount types (AC-22: payroll too), debit adjustments negative.
+             "acumatica": ("bill", "subinv_bill", "spend", "credit_note", "subinv_credit",
+                           "payroll")}
 CI_KINDS = ("subinv_bill", "subinv_credit")
 ELIGIBLE_KINDS = {"xero": ("bill", "subinv_bill", "spend", "credit_note"),  # XE-11
-                  "netsuite": JTD_KINDS["netsuite"]}
+                  "netsuite": JTD_KINDS["netsuite"], "acumatica": JTD_KINDS["acumatica"]}
 # World kind -> the ERP's own transaction type.
 ERP_TYPES = {
     "xero": {"bill": "ACCPAY", "subinv_bill": "ACCPAY", "spend": "SPEND",
@@ -46,6 +49,21 @@ ERP_TYPES = {
     "netsuite": {"bill": "VendBill", "subinv_bill": "VendBill", "spend": "Check",
                  "credit_note": "VendCred", "subinv_credit": "VendCred", "receive": "Deposit",
                  "journal": "Journal"},
+    # Acumatica: the bill type for AP documents, the project ledger module for the rest.
+    "acumatica": {"bill": "Bill", "subinv_bill": "Bill", "credit_note": "Debit Adj.",
+                  "subinv_credit": "Debit Adj.", "spend": "GL", "payroll": "PR",
+                  "receive": "AR"},
+}
+# Acumatica account groups, which Procore imports as cost types (cost type code = group id).
+AC_COST_TYPES = {"LABOR": "Labor", "MATERIAL": "Materials", "SUBCON": "Subcontract",
+                 "EQUIP": "Equipment", "OTHER": "Other"}
+AC_AMOUNT_TYPES = ("subcontract_invoice", "invoice", "expense", "payroll")  # AC-21
+AC_CASES = {  # case: probability (own Acumatica project transactions)
+    "ok": 0.83,
+    "unsynced_project": 0.05,  # C-4's project or the overhead project
+    "sub_job_unsynced": 0.04,  # AC-9: a task of a sub job Procore does not have
+    "code_not_synced": 0.04,  # AC-3: a code added in Acumatica after the last import
+    "code_off_project": 0.04,  # a synced code this project's WBS lacks: still syncs
 }
 RETAINAGE_ITEM = "RETAINAGE"
 COMPANY_NAMES = ("Harbour", "Summit", "Ridge", "Cascade", "Pioneer", "Granite", "Meridian",
@@ -132,13 +150,20 @@ class World:
         jtd = pl.lit(False)
         for erp, kinds in JTD_KINDS.items():
             jtd = jtd | ((pl.col("erp") == erp) & pl.col("txn_kind").is_in(kinds))
+        # Acumatica: commitment invoiced is the subcontract invoices amount type (AC-21), which
+        # includes bills entered in Acumatica against a synced subcontract.
+        ci = (pl.when(pl.col("erp") == "acumatica")
+              .then(pl.col("amount_type") == "subcontract_invoice")
+              .otherwise(pl.col("txn_kind").is_in(CI_KINDS)))
+        by_type = {f"{t}_cents": pl.col("signed_amount").filter(pl.col("amount_type") == t).sum()
+                   for t in AC_AMOUNT_TYPES}
         return (
             lines.filter(jtd)
             .group_by("connection_id", "procore_project_id", "cost_code", "cost_type")
             .agg(
                 jtd_cents=pl.col("signed_amount").sum(),
-                ci_cents=pl.col("signed_amount").filter(pl.col("txn_kind").is_in(CI_KINDS))
-                .sum(),
+                ci_cents=pl.col("signed_amount").filter(ci).sum(),
+                **by_type,
             )
             .with_columns(direct_cents=pl.col("jtd_cents") - pl.col("ci_cents"))
             .sort("connection_id", "procore_project_id", "cost_code", "cost_type")
@@ -149,14 +174,17 @@ class World:
         the line's signed amount (credit documents negative)."""
         lines = self.t["erp_lines"]
         txns = self.t["erp_txns"].select(
-            "txn_id", "txn_kind", "status", "erp_type", "is_status_ok", "is_type_ok")
+            "txn_id", "txn_kind", "status", "erp_type", "is_status_ok", "is_type_ok",
+            "posts_to_ledger")
         erps = self.t["connections"].select("connection_id", "erp")
+        if "amount_type" not in lines.columns:
+            lines = lines.with_columns(amount_type=pl.lit(None, pl.String))
         out = lines.join(txns, on="txn_id", maintain_order="left").join(
             erps, on="connection_id", maintain_order="left").with_columns(
             is_syncable=pl.col("is_status_ok") & pl.col("is_type_ok")
             & pl.col("is_project_ok") & pl.col("is_item_ok"),
             signed_amount=_signed("txn_kind", "line_amount"),
-        )
+        ).filter(pl.col("posts_to_ledger"))
         if connection_id:
             out = out.filter(pl.col("connection_id") == connection_id)
         return out
@@ -175,9 +203,11 @@ class World:
         txns = self.t["erp_txns"]
         xero_conn = self.connections("xero")["connection_id"].to_list()
         ns_conn = self.connections("netsuite")["connection_id"].to_list()
+        ac_conn = self.connections("acumatica")["connection_id"].to_list()
         paid = self.t["erp_payments"]["txn_id"].implode()
         void_ids, bump_ids, gone_ids = [], [], []
-        for erp, cid in [("xero", c) for c in xero_conn] + [("netsuite", c) for c in ns_conn]:
+        for erp, cid in ([("xero", c) for c in xero_conn] + [("netsuite", c) for c in ns_conn]
+                         + [("acumatica", c) for c in ac_conn]):
             first_void, first_bump = len(void_ids), len(bump_ids)
             mine = txns.filter(pl.col("connection_id") == cid)
             live = mine.filter((pl.col("txn_kind") == "bill") & (pl.col("status") == "AUTHORISED")
@@ -188,7 +218,7 @@ class World:
                                 & (pl.col("status") == "AUTHORISED"))
             bump_ids += spend.sample(n=min(n, spend.height),
                                      seed=int(rng.integers(1 << 30)))["txn_id"].to_list()
-            prefix = "" if erp == "xero" else "netsuite_"
+            prefix = "" if erp == "xero" else f"{erp}_"
             changed.setdefault(f"{prefix}bills_voided", []).extend(void_ids[first_void:])
             changed.setdefault(f"{prefix}spend_changed", []).extend(bump_ids[first_bump:])
         # NetSuite: a check already synced to Procore is deleted (NS-18: never detected).
@@ -247,6 +277,16 @@ class World:
             synced_at=pl.when(pl.col("direct_cost_id").is_in(gone.implode()))
             .then(pl.lit(stamp)).otherwise(pl.col("synced_at")),
         )
+        # Acumatica: a vendor's phone is changed in Acumatica (AC-1: flows to Procore).
+        vendors = self.t["vendors"]
+        edit = vendors.filter(pl.col("connection_id").is_in(ac_conn) & pl.col("is_linked")
+                              ).head(1)["contact_id"].implode()
+        self.t["vendors"] = vendors.with_columns(
+            erp_phone=pl.when(pl.col("contact_id").is_in(edit))
+            .then(pl.format("+64 9 888 {}", self.step)).otherwise(pl.col("erp_phone")),
+            erp_updated_at=pl.when(pl.col("contact_id").is_in(edit)).then(pl.lit(stamp))
+            .otherwise(pl.col("erp_updated_at")))
+        changed["acumatica_vendors_edited"] = edit.explode().to_list()
         changed["direct_costs_deleted"] = gone.to_list()
         changed["netsuite_transactions_deleted"] = gone_ids
         changed["payments_deleted"] = del_pay.to_list()
@@ -278,6 +318,8 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
         tenant = _guid(rng, 1)[0]
         if kind == "netsuite":  # the account id, which is also the OAuth realm
             tenant = f"{7_100_000 + i + 1}_SB1"
+        elif kind == "acumatica":  # the tenant (company) name sent at login
+            tenant = f"{COMPANY_NAMES[i % len(COMPANY_NAMES)]}{i + 1}"
         conns.append({
             "connection_id": cid, "erp": kind, "procore_company_id": 4000 + i + 1,
             "company_name": f"{COMPANY_NAMES[i % len(COMPANY_NAMES)]} Builders {i + 1}",
@@ -309,7 +351,10 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     for j in range(spec.cost_codes):
         d = divs[j % len(divs)]
         sep = "" if single_tier else "-"
-        codes.append((f"{d:02d}{sep}{100 + 10 * (j // len(divs)) + j % 7:03d}", DIVISIONS[d]))
+        # Acumatica's list shows in Procore as division-code.sub (AC-4: 10600.000 → 10-600.000).
+        sub = ".000" if erp == "acumatica" else ""
+        codes.append((f"{d:02d}{sep}{100 + 10 * (j // len(divs)) + j % 7:03d}{sub}",
+                       DIVISIONS[d]))
     codes = list(dict.fromkeys(codes))
     # Projects: synced ones are ERP projects (Xero tracking options, NetSuite jobs) linked in
     # Procore; one pre-existing project (created before the connection went live) was never
@@ -328,6 +373,8 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     if single_tier:
         is_synced[:] = False
     option_ids = _ids(rng, erp, np_, ns_base + 2000)
+    if erp == "acumatica":  # AC-7: the ERP Job ID is the Procore project number
+        option_ids = [f"P-{ci + 1}{j + 1:03d}" for j in range(np_)]
     procore_projects = pl.DataFrame({
         "connection_id": cid, "company_id": company, "project_id": base + 100 + np.arange(np_),
         "project_number": [f"P-{ci + 1}{j + 1:03d}" for j in range(np_)],
@@ -345,7 +392,9 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
         procore_projects.filter(~ns9).select(
             "connection_id", option_id="erp_option_id", name="name", project_id="project_id",
             is_synced="is_synced"),
-        pl.DataFrame({"connection_id": [cid], "option_id": _ids(rng, erp, 1, ns_base + 2900),
+        pl.DataFrame({"connection_id": [cid],
+                      "option_id": ["OVERHEAD"] if erp == "acumatica"
+                      else _ids(rng, erp, 1, ns_base + 2900),
                       "name": ["Head Office Overhead"], "project_id": [-1],
                       "is_synced": [False]}),
     ]
@@ -362,12 +411,19 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     if erp == "netsuite":  # exporting an invoice creates its codes' missing items (NS-4)
         wbs = _items_from_invoices(wbs, reqs, req_lines, ns_base)
     out["wbs_codes"] = wbs
-    out["erp_items"] = _erp_items(rng, conn, ns_base, codes, wbs, procore_projects)
+    if erp != "acumatica":  # Acumatica's list is cost codes (erp_cost_codes), not items
+        out["erp_items"] = _erp_items(rng, conn, ns_base, codes, wbs, procore_projects)
     out["procore_commitments"], out["procore_requisitions"] = commits, reqs
     out["procore_requisition_lines"] = req_lines
+    if erp == "acumatica":
+        out["erp_cost_codes"] = _ac_cost_codes(cid, codes)
+        out["erp_purchase_orders"] = _ac_purchase_orders(rng, cid, procore_projects,
+                                                         out["vendors"])
+        out["procore_standard_cost_codes"] = _ac_standard_codes(
+            base, company, out["erp_cost_codes"])
     txns, lines = _erp_transactions(rng, spec, conn, base, ns_base, procore_projects, wbs,
-                                    out["vendors"], out["erp_options"], out["erp_items"],
-                                    reqs, req_lines)
+                                    out["vendors"], out["erp_options"], out.get("erp_items"),
+                                    reqs, req_lines, out)
     out["erp_txns"], out["erp_lines"] = txns, lines
     out["erp_payments"] = _payments(rng, conn, ns_base, txns)
     dc, dcl = _procore_direct_costs(cid, base, txns, lines)
@@ -384,6 +440,8 @@ def _vendors(rng, spec: Size, cid: str, erp: str, base: int, ns_base: int) -> pl
     for j in rng.choice(nv, size=max(1, nv // 10), replace=False):
         vnames[j] = vnames[j].replace(" Ltd", LONG_SUFFIX)
     contact_ids = _ids(rng, erp, nv, ns_base + 1000)
+    if erp == "acumatica":  # Acumatica vendor ids: the segmented key, e.g. V003012
+        contact_ids = [f"V{(base // 1000) + j:06d}" for j in range(nv)]
     in_procore = rng.random(nv) < 0.9
     in_procore[:3] = True
     linked = in_procore & (rng.random(nv) < 0.85)
@@ -392,7 +450,7 @@ def _vendors(rng, spec: Size, cid: str, erp: str, base: int, ns_base: int) -> pl
     updated = created + rng.integers(0, 100 * 86400, nv)
     phones = [f"+64 9 555 {j:04d}" for j in range(nv)]
     edited = np.full(nv, None, dtype=object)
-    if erp == "netsuite":
+    if erp in ("netsuite", "acumatica"):  # NS-10, AC-1
         u = rng.random(nv)
         edited[linked & (u < 0.08)] = "erp"
         edited[linked & (u >= 0.08) & (u < 0.16)] = "procore"
@@ -428,7 +486,8 @@ def _wbs_codes(rng, spec: Size, conn: dict, ns_base: int, base: int, codes: list
     NetSuite some codes are not on the budget at all; they get an item only if an exported
     subcontractor invoice uses them (``_items_from_invoices``)."""
     cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
-    combos = [(c, n, t) for c, n in codes for t in COST_TYPES]
+    types = AC_COST_TYPES if erp == "acumatica" else COST_TYPES
+    combos = [(c, n, t) for c, n in codes for t in types]
     item_ids = dict(zip([f"{c}.{t}" for c, _, t in combos], _guid(rng, len(combos)),
                         strict=True))
     rows = []
@@ -441,21 +500,34 @@ def _wbs_codes(rng, spec: Size, conn: dict, ns_base: int, base: int, codes: list
         for j, k in enumerate(sorted(pick)):
             c, n, t = combos[k]
             flat = f"{c}.{t}.{('01', '02')[j % 2]}" if phased else f"{c}.{t}"
+            task = sub_job = None
+            if erp == "acumatica":  # Task segment (AC-6), and a sub job on some (AC-9)
+                task = ("01", "02")[j % 2]
+                sub_job = "B1" if p % 3 == 1 and j % 4 == 3 else None
+                flat = f"{sub_job + '.' if sub_job else ''}{task}.{c}.{t}"
             on_budget = erp != "netsuite" or j % 10 != 7
             exported = synced[p] and on_budget and not (j == len(pick) - 1 and p % 3 == 0)
             rows.append((cid, company, base + 100 + p, wid, c, n, t, flat,
                          item_ids[f"{c}.{t}"] if exported else None, on_budget,
-                         f"{numbers[p]}-{flat}" if erp == "netsuite" else flat))
+                         f"{numbers[p]}-{flat}" if erp == "netsuite" else flat, task, sub_job))
             wid += 1
+    if erp == "acumatica" and projects.height > 1:
+        # AC-5 broken on purpose: a project-specific code typed in Procore, not on the list.
+        rows.append((cid, company, base + 101, wid, "01-990.000", "Project Specific Allowance",
+                     "OTHER", "01.01-990.000.OTHER", None, True, "01.01-990.000.OTHER", "01",
+                     None))
     wbs = pl.DataFrame(rows, orient="row", schema=[
         "connection_id", "company_id", "project_id", "wbs_code_id", "cost_code",
-        "cost_code_name", "cost_type", "flat_code", "erp_item_id", "on_budget", "item_name"])
+        "cost_code_name", "cost_type", "flat_code", "erp_item_id", "on_budget", "item_name",
+        "task", "sub_job"])
     if erp == "netsuite":  # one item per project WBS code, with NetSuite's own id
         wbs = wbs.with_columns(erp_item_id=pl.when(pl.col("erp_item_id").is_not_null())
                                .then(_ns_item_id(ns_base)))
     return wbs.with_columns(
-        segment=pl.col("flat_code").str.split(".").list.get(2, null_on_oob=True),
-        description=pl.col("cost_code_name") + " - " + pl.col("cost_type").replace(COST_TYPES),
+        segment=pl.col("flat_code").str.split(".").list.get(2, null_on_oob=True)
+        if erp == "netsuite" else pl.lit(None, pl.String),
+        description=pl.col("cost_code_name") + " - "
+        + pl.col("cost_type").replace({**COST_TYPES, **AC_COST_TYPES}),
         budget_cents=pl.Series(np.where(rng.random(wbs.height) < 0.1, 0,
                                         rng.integers(5_000, 900_000, wbs.height) * 100)),
         created_at=pl.lit(WORLD_START + timedelta(days=30)),
@@ -536,8 +608,15 @@ def _commitments(rng, spec, conn, base, projects, wbs, vendors):
         "number": [f"SC-{j + 1:03d}" for j in range(n_c)],
         "title": [f"Subcontract package {j + 1}" for j in range(n_c)],
         "status": "Approved",
+        # Exported to Acumatica as a Subcontract (AC-14): Procore keeps its record id.
+        "erp_commitment_id": pl.Series(
+            _guid(rng, n_c) if erp == "acumatica" else [None] * n_c, dtype=pl.String),
         "created_at": _ts(WORLD_START, created), "updated_at": _ts(WORLD_START, created + 86400),
     })
+    if erp == "acumatica":  # nothing exports from a project that is not synced
+        commits = commits.with_columns(erp_commitment_id=pl.when(
+            pl.col("project_id").is_in(projects.filter(pl.col("is_synced"))["project_id"]
+                                       .implode())).then(pl.col("erp_commitment_id")))
     # Requisitions: about a quarter of ERP transactions are subcontractor invoices.
     n_r = max(4, spec.txns // 4)
     rc = rng.integers(0, n_c, n_r)
@@ -547,8 +626,8 @@ def _commitments(rng, spec, conn, base, projects, wbs, vendors):
     status[0] = "approved"
     exportable = projects.filter(pl.col("is_synced"))["project_id"].to_numpy()
     exported = (status == "approved") & np.isin(proj[rc], exportable)
-    if erp != "netsuite":
-        exported &= ~negative  # XE-9
+    if erp == "xero":
+        exported &= ~negative  # XE-9 (NetSuite: vendor credit, NS-13; Acumatica: Debit Adj.)
     billing = rng.integers(90, 540, n_r)
     reqs = pl.DataFrame({
         "connection_id": cid, "requisition_id": base + 400_000 + np.arange(n_r),
@@ -560,7 +639,7 @@ def _commitments(rng, spec, conn, base, projects, wbs, vendors):
         "payment_date": _ts(WORLD_START, (billing + 30) * 86400).dt.date(),
         "created_at": _ts(WORLD_START, billing * 86400),
         "updated_at": _ts(WORLD_START, billing * 86400 + 3600),
-        "retainage_pct": 10 if erp != "netsuite" else 0,
+        "retainage_pct": 10 if erp == "xero" else 0,
     })
     # Lines: 1-3 per requisition on the project's codes that have an item or (NetSuite) that
     # are off the budget, whose item the export then creates (NS-4).
@@ -591,9 +670,10 @@ def _commitments(rng, spec, conn, base, projects, wbs, vendors):
 
 
 def _erp_transactions(rng, spec, conn, base, ns_base, projects, wbs, vendors, options, items,
-                      reqs, req_lines):
+                      reqs, req_lines, extra):
     """ERP cost transactions and lines, each line drawn with its truth flags."""
     cid, erp = conn["connection_id"], conn["erp"]
+    ac = erp == "acumatica"
     exp = reqs.filter(pl.col("is_exported"))
     n_sub = exp.height
     n_own = spec.txns - n_sub if spec.txns > n_sub else spec.txns // 2
@@ -628,12 +708,24 @@ def _erp_transactions(rng, spec, conn, base, ns_base, projects, wbs, vendors, op
         is_type_ok=pl.col("txn_kind").is_in(ELIGIBLE_KINDS.get(erp, ELIGIBLE_KINDS["xero"])),
     )
     own_ids = np.array(ids[:n_own], dtype=object)
-    if erp == "netsuite":
+    if ac:
+        txns = _ac_documents(rng, txns, reqs, extra["procore_commitments"],
+                             extra["erp_purchase_orders"])
+        own_lines = _acumatica_lines(rng, own, own_ids, projects, wbs, extra["erp_cost_codes"])
+        sub_lines = [_ac_subinvoice_lines(exp, ids[n_own:], req_lines, wbs, projects)]
+    elif erp == "netsuite":
         own_lines = _netsuite_lines(rng, conn, own, own_ids, projects, wbs, options, items)
     else:
         own_lines = _xero_lines(rng, own, own_ids, projects, wbs, options)
-    sub_lines = _subinvoice_lines(conn, exp, ids[n_own:], reqs, req_lines, projects)
-    lines = pl.concat([own_lines, *(x.cast(own_lines.schema) for x in sub_lines)])
+    if not ac:
+        sub_lines = _subinvoice_lines(conn, exp, ids[n_own:], reqs, req_lines, projects)
+    lines = pl.concat([own_lines, *(x.select(own_lines.columns).cast(own_lines.schema)
+                                    for x in sub_lines)])
+    if ac:  # what Procore shows: the WBS flat code [sub job.]task.code.cost type
+        task = pl.col("task_id").str.split(" - ")
+        lines = lines.with_columns(item_code=pl.concat_str(
+            [task.list.join("."), pl.col("cost_code"), pl.col("cost_type")],
+            separator="."))
     qty = lines["quantity"].to_numpy()
     la = lines["line_amount"].to_numpy()
     divides = la % np.maximum(qty, 1).astype(np.int64) == 0
@@ -643,9 +735,11 @@ def _erp_transactions(rng, spec, conn, base, ns_base, projects, wbs, vendors, op
                  if erp == "netsuite" else pl.Series(_guid(rng, lines.height))),
         unit_amount=pl.Series(np.where(divides, la // np.maximum(qty, 1).astype(np.int64), la)),
         quantity=pl.Series(np.where(divides, qty, 1.0)),
-    ).join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id", how="left",
-           maintain_order="left")
-    if erp != "netsuite":
+    )
+    if not ac:  # Acumatica lines carry their own code and account group
+        lines = lines.join(wbs.select("wbs_code_id", "cost_code", "cost_type"), on="wbs_code_id",
+                           how="left", maintain_order="left")
+    if erp == "xero":
         # An exported Xero item is a cost code + cost type (XE-4), whichever project it is on.
         parts = pl.col("item_code").str.split_exact(".", 1)
         lines = lines.with_columns(
@@ -662,6 +756,12 @@ def _erp_transactions(rng, spec, conn, base, ns_base, projects, wbs, vendors, op
         total=pl.col("line_amount").filter(pl.col("case") != "journal_offset").sum())
     txns = txns.join(totals, on="txn_id", how="left", maintain_order="left").with_columns(
         pl.col("total").fill_null(0))
+    if ac:  # the line's amount type is its document's (AC-21)
+        lines = lines.join(txns.select("txn_id", "amount_type"), on="txn_id", how="left",
+                           maintain_order="left")
+    else:
+        txns = txns.with_columns(posts_to_ledger=pl.lit(True),
+                                 amount_type=pl.lit(None, pl.String))
     return txns.drop("day", "vendor_index"), lines
 
 
@@ -672,6 +772,8 @@ def _own_headers(rng, n_own: int, cid: str, erp: str, vendors: pl.DataFrame) -> 
     prob = [0.55, 0.33, 0.07, 0.05]
     if erp == "netsuite":
         kinds, prob = kinds + ["journal"], [0.5, 0.25, 0.07, 0.05, 0.13]
+    elif erp == "acumatica":  # spend = GL expenses; payroll posts from Acumatica Payroll
+        kinds, prob = kinds + ["payroll"], [0.45, 0.15, 0.07, 0.05, 0.28]
     kind = rng.choice(kinds, size=n_own, p=prob)
     kind[:len(kinds)] = kinds
     status = np.empty(n_own, dtype=object)
@@ -680,7 +782,9 @@ def _own_headers(rng, n_own: int, cid: str, erp: str, vendors: pl.DataFrame) -> 
     status[bill_like] = np.select(
         [u[bill_like] < 0.06, u[bill_like] < 0.10, u[bill_like] < 0.14, u[bill_like] < 0.17],
         ["DRAFT", "SUBMITTED", "VOIDED", "DELETED"], "AUTHORISED")
-    status[~bill_like] = np.where(u[~bill_like] < 0.05, "DELETED", "AUTHORISED")
+    # Acumatica cannot delete a released document: the rest stay unreleased (On Hold).
+    status[~bill_like] = np.where(u[~bill_like] < 0.05,
+                                  "DRAFT" if erp == "acumatica" else "DELETED", "AUTHORISED")
     # Every awkward bill status at least once, on bills (bank transactions have no drafts).
     first_bills = np.flatnonzero(kind == "bill")[:4]
     status[first_bills] = ["DRAFT", "SUBMITTED", "VOIDED", "DELETED"][:first_bills.size]
@@ -729,6 +833,176 @@ def _xero_lines(rng, own, own_ids, projects, wbs, options) -> pl.DataFrame:
                                          "no_tracking"]),
         # The line's item is a WBS code of the project it is coded to (informational: XE-11
         # asks only for a synced item; Procore adds a $0 budget line for such costs).
+        is_code_on_project_ok=pl.col("case") == "ok",
+    )
+
+
+def _ac_cost_codes(cid: str, codes: list[tuple[str, str]]) -> pl.DataFrame:
+    """Acumatica's cost code list (AC-3): every code Procore shows (AC-4: ``10600.000`` there
+    is ``10-600.000`` here), plus two codes added in Acumatica after the last import."""
+    late = [(f"{c[:2]}-9{k}0.000", f"{n} (added in Acumatica)")
+            for k, (c, n) in enumerate(codes[:2], start=7)]
+    rows = [(c, n, True) for c, n in codes] + [(c, n, False) for c, n in late]
+    return pl.DataFrame(rows, orient="row", schema=["cost_code", "description", "in_procore"]
+                        ).with_columns(
+        connection_id=pl.lit(cid), erp_code=pl.col("cost_code").str.replace("-", "", literal=True),
+        updated_at=pl.when(pl.col("in_procore")).then(pl.lit(WORLD_START + timedelta(days=20)))
+        .otherwise(pl.lit(PROCORE_LAST_SYNC + timedelta(days=3))))
+
+
+def _ac_standard_codes(base: int, company: int, codes: pl.DataFrame) -> pl.DataFrame:
+    """Procore's company cost code list, imported from Acumatica (AC-3)."""
+    return codes.filter(pl.col("in_procore")).select(
+        "connection_id", "cost_code", "description", "erp_code",
+        standard_cost_code_id=base + 800_000 + pl.int_range(pl.len()), company_id=pl.lit(company),
+        updated_at=pl.lit(WORLD_START + timedelta(days=21)))
+
+
+def _ac_purchase_orders(rng, cid: str, projects: pl.DataFrame, vendors: pl.DataFrame
+                        ) -> pl.DataFrame:
+    """Purchase orders raised in Acumatica itself: never synced with Procore, so bills on them
+    are *Invoices*, not *Subcontract Invoices* (AC-21)."""
+    n = max(2, projects.height)
+    return pl.DataFrame({
+        "connection_id": cid, "po_id": _guid(rng, n),
+        "order_nbr": [f"PO{j + 1:06d}" for j in range(n)],
+        "project_number": projects["project_number"].to_numpy()[np.arange(n) % projects.height],
+        "contact_id": vendors["contact_id"].to_numpy()[rng.integers(0, vendors.height, n)],
+        "total": rng.integers(1_000, 90_000, n) * 100,
+        "order_date": _ts(WORLD_START, rng.integers(60, 300, n) * 86400).dt.date(),
+        "updated_at": _ts(WORLD_START, rng.integers(300, 400, n) * 86400),
+    })
+
+
+def _ac_documents(rng, txns: pl.DataFrame, reqs: pl.DataFrame, commits: pl.DataFrame,
+                  pos: pl.DataFrame) -> pl.DataFrame:
+    """Acumatica document facts: the commitment an AP bill is on, its amount type (AC-21), and
+    whether it reached the project ledger (released, or released and then voided)."""
+    n = txns.height
+    kind = txns["txn_kind"].to_numpy()
+    synced = commits.filter(pl.col("erp_commitment_id").is_not_null())
+    u = rng.random(n)
+    pick = rng.integers(0, 1 << 30, n)
+    po_type = np.full(n, None, dtype=object)
+    po_nbr = np.full(n, None, dtype=object)
+    own_bill = kind == "bill"
+    on_sc = own_bill & (u < 0.2) & (synced.height > 0)  # entered in Acumatica on a synced SC
+    on_po = own_bill & (u >= 0.2) & (u < 0.35)
+    if synced.height:
+        po_type[on_sc] = "Subcontract"
+        po_nbr[on_sc] = synced["number"].to_numpy()[pick[on_sc] % synced.height]
+    po_type[on_po] = "Normal"
+    po_nbr[on_po] = pos["order_nbr"].to_numpy()[pick[on_po] % pos.height]
+    numbers = dict(zip(commits["commitment_id"], commits["number"], strict=True))
+    req_commit = dict(zip(reqs["requisition_id"], reqs["commitment_id"], strict=True))
+    for i in np.flatnonzero(np.isin(kind, CI_KINDS)):
+        po_type[i] = "Subcontract"
+        po_nbr[i] = numbers[req_commit[int(txns["requisition_id"][int(i)])]]
+    bill_like = np.isin(kind, ["bill", "subinv_bill", "credit_note", "subinv_credit"])
+    amount_type = np.select(
+        [po_type == "Subcontract", bill_like, kind == "spend", kind == "payroll"],
+        ["subcontract_invoice", "invoice", "expense", "payroll"], "")
+    return txns.with_columns(
+        po_order_type=pl.Series(po_type.tolist(), dtype=pl.String),
+        po_order_nbr=pl.Series(po_nbr.tolist(), dtype=pl.String),
+        amount_type=pl.Series(amount_type).replace("", None),
+        posts_to_ledger=pl.when(pl.col("txn_kind").is_in(
+            ["bill", "subinv_bill", "credit_note", "subinv_credit"]))
+        .then(pl.col("status").is_in(["AUTHORISED", "PAID", "VOIDED"]))
+        .otherwise(pl.col("status") != "DELETED"),
+    )
+
+
+def _ac_line_frame(txn_ids, proj_id, project, task, code, ctype, wid, case) -> pl.DataFrame:
+    return pl.DataFrame({
+        "txn_id": txn_ids, "procore_project_id": proj_id, "tracking_option_id": project,
+        "task_id": task, "cost_code": code, "cost_type": ctype, "wbs_code_id": wid,
+        "case": case,
+    }, schema_overrides={"tracking_option_id": pl.String, "task_id": pl.String,
+                         "cost_code": pl.String, "cost_type": pl.String})
+
+
+def _acumatica_lines(rng, own, own_ids, projects, wbs, cost_codes) -> pl.DataFrame:
+    """1-5 project ledger lines per own Acumatica document, each drawn as one of ``AC_CASES``:
+    project, task (``B1 - 02`` on a sub job, AC-9), cost code (Acumatica form) and account
+    group (the Procore cost type)."""
+    per = rng.integers(1, 6, own.height)
+    t_idx = np.repeat(np.arange(own.height), per)
+    m = t_idx.size
+    names = list(AC_CASES)
+    case = rng.choice(names, size=m, p=list(AC_CASES.values()))
+    case[:len(names)] = names
+    listed = cost_codes.filter(pl.col("in_procore"))["cost_code"]
+    synced_p = projects.filter(pl.col("is_synced"))
+    pw = wbs.filter(pl.col("project_id").is_in(synced_p["project_id"].implode())
+                    & pl.col("cost_code").is_in(listed.implode()))
+    numbers = dict(zip(projects["project_id"], projects["project_number"], strict=True))
+    have = set(zip(pw["project_id"], pw["cost_code"], pw["cost_type"], strict=True))
+    late = cost_codes.filter(~pl.col("in_procore"))["cost_code"].to_list()
+    types = list(AC_COST_TYPES)
+    elsewhere = [numbers[p] for p in projects.filter(~pl.col("is_synced"))["project_id"]]
+    elsewhere.append("OVERHEAD")
+    u = rng.random((m, 3))
+    rows = {k: [] for k in ("proj_id", "project", "task", "code", "ctype", "wid")}
+    for i, c in enumerate(case):
+        k = int(u[i, 0] * pw.height)
+        p, code, ctype = pw["project_id"][k], pw["cost_code"][k], pw["cost_type"][k]
+        task, sj, wid = pw["task"][k], pw["sub_job"][k], pw["wbs_code_id"][k]
+        project = numbers[p]
+        if c == "ok":
+            task = f"{sj} - {task}" if sj else task
+        elif c == "unsynced_project":
+            project, p, wid, task = elsewhere[int(u[i, 1] * len(elsewhere))], -1, -1, "01"
+            code = listed[int(u[i, 2] * listed.len())]
+        elif c == "sub_job_unsynced":
+            task, wid = f"B9 - {task}", -1
+        elif c == "code_not_synced":
+            task, wid, code = "01", -1, late[int(u[i, 1] * len(late))]
+        else:  # code_off_project: a listed code and type this project's WBS does not have
+            task, wid = "01", -1
+            for _ in range(50):
+                code = listed[int(rng.random() * listed.len())]
+                ctype = types[int(rng.random() * len(types))]
+                if (p, code, ctype) not in have:
+                    break
+        for key, v in zip(rows, (p, project, task, code, ctype, wid), strict=True):
+            rows[key].append(v)
+    out = _ac_line_frame(own_ids[t_idx], rows["proj_id"], rows["project"], rows["task"],
+                         rows["code"], rows["ctype"], rows["wid"], case)
+    return _ac_finish(rng, out, _line_no(t_idx))
+
+
+def _ac_subinvoice_lines(exp, sub_ids, req_lines, wbs, projects) -> pl.DataFrame:
+    """Bills exported from Procore subcontractor invoices (Debit Adj. when negative): one
+    line per invoice line, on its WBS code's task and sub job."""
+    req_map = dict(zip(exp["requisition_id"], sub_ids, strict=True))
+    rl = req_lines.filter(pl.col("requisition_id").is_in(exp["requisition_id"].implode())).join(
+        wbs.select("wbs_code_id", "project_id", "task", "sub_job", "cost_code", "cost_type"),
+        on="wbs_code_id", maintain_order="left").join(
+        projects.select("project_id", "project_number"), on="project_id", maintain_order="left")
+    task = rl.select(pl.when(pl.col("sub_job").is_not_null())
+                     .then(pl.col("sub_job") + " - " + pl.col("task"))
+                     .otherwise(pl.col("task")))[:, 0]
+    out = _ac_line_frame([req_map[r] for r in rl["requisition_id"]], rl["project_id"],
+                         rl["project_number"], task, rl["cost_code"], rl["cost_type"],
+                         rl["wbs_code_id"], ["ok"] * rl.height)
+    return out.with_columns(
+        line_no=pl.Series(_line_no(rl["requisition_id"].to_numpy())),
+        line_amount=rl["amount"].abs(), quantity=pl.lit(1.0),
+        item_code=pl.col("cost_code"), is_retainage=pl.lit(False),
+        is_project_ok=pl.lit(True), is_item_ok=pl.lit(True), is_code_on_project_ok=pl.lit(True))
+
+
+def _ac_finish(rng, out: pl.DataFrame, line_no: np.ndarray) -> pl.DataFrame:
+    m = out.height
+    amt = rng.integers(20, 25_000, m) * 100 + rng.integers(0, 100, m)
+    qty = rng.integers(1, 10, m).astype(float)
+    return out.with_columns(
+        line_no=pl.Series(line_no), line_amount=pl.Series(amt),
+        quantity=pl.Series(np.where(amt % int(qty.max()) == 0, qty, 1.0)),
+        item_code=pl.col("cost_code"), is_retainage=pl.lit(False),
+        is_project_ok=pl.col("case") != "unsynced_project",
+        is_item_ok=pl.col("case").is_in(["ok", "code_off_project"]),
         is_code_on_project_ok=pl.col("case") == "ok",
     )
 
@@ -946,20 +1220,26 @@ def _procore_direct_costs(cid, base, txns, lines):
     PROCORE_LAST_SYNC, including some the ERP has since deleted (C-7), which stay."""
     synced_lines = lines.filter(pl.col("is_project_ok") & pl.col("is_item_ok"))
     kinds = {"bill": "invoice", "spend": "expense", "credit_note": "invoice",
-             "journal": "expense"}  # NS-17: journal entries arrive as expenses
+             "journal": "expense", "payroll": "payroll"}  # NS-17: journals arrive as expenses
+    # Acumatica syncs transactional cost of all four amount types (AC-21).
+    ac_kinds = {"subcontract_invoice": "subcontractor_invoice", "invoice": "invoice",
+                "expense": "expense", "payroll": "payroll"}
     t = txns.filter(
         pl.col("is_type_ok") & (pl.col("created_at") < PROCORE_LAST_SYNC)
+        & pl.col("posts_to_ledger")
         # Subcontractor invoices stay out: they are commitment invoiced (NS-16).
-        & ~pl.col("txn_kind").is_in(CI_KINDS)
+        & (~pl.col("txn_kind").is_in(CI_KINDS) | pl.col("amount_type").is_not_null())
         & (pl.col("is_status_ok") | (pl.col("status") == "DELETED"))
         & pl.col("txn_id").is_in(synced_lines["txn_id"].implode())
     )
     dc = t.select(
         "connection_id", "txn_id", "txn_kind", "erp_type", "status", "contact_name",
-        "txn_date", "reference", "invoice_number", "created_at",
+        "txn_date", "reference", "invoice_number", "created_at", "amount_type",
     ).with_columns(
         direct_cost_id=base + 600_000 + pl.int_range(pl.len()),
-        direct_cost_type=pl.col("txn_kind").replace_strict(kinds, default="invoice"),
+        direct_cost_type=pl.when(pl.col("amount_type").is_not_null())
+        .then(pl.col("amount_type").replace_strict(ac_kinds, default="invoice"))
+        .otherwise(pl.col("txn_kind").replace_strict(kinds, default="invoice")),
         synced_at=pl.lit(PROCORE_LAST_SYNC - timedelta(hours=2)),
         deleted_at=pl.lit(None, dtype=pl.Datetime("us", "UTC")),
         erp_deleted_after_sync=pl.col("status") == "DELETED",

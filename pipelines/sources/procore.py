@@ -1,7 +1,8 @@
 """dlt source for the Procore REST API v1.0, one Procore company per connection.
 
-Reads projects and vendors per company, and per project its WBS codes, budget line items,
-commitments (work order contracts), subcontractor invoices (requisitions) and direct costs.
+Reads projects, vendors and standard cost codes per company, and per project its WBS codes,
+budget line items, commitments (work order contracts), subcontractor invoices (requisitions)
+and direct costs.
 
 - Every call carries ``Procore-Company-Id``; paging follows the ``Link`` header's ``next``
   with the largest ``per_page``.
@@ -42,6 +43,9 @@ class Endpoint:
 ENDPOINTS: dict[str, Endpoint] = {
     "projects": Endpoint("rest/v1.0/projects?company_id={company_id}", False),
     "vendors": Endpoint("rest/v1.0/vendors?company_id={company_id}", False, deletable=False),
+    # The company's cost code list (Acumatica imports its list here, AC-3).
+    "standard_cost_codes": Endpoint("rest/v1.0/standard_cost_codes?company_id={company_id}",
+                                    False, deletable=False),
     "wbs_codes": Endpoint(
         "rest/v1.0/projects/{project_id}/work_breakdown_structure/wbs_codes", True,
         deletable=False, children=(Child("segment_items", "wbs_codes__segment_items"),)),
