@@ -252,7 +252,7 @@ def _ledger(txns: pl.DataFrame, bills: pl.DataFrame, lines: pl.DataFrame) -> pl.
         pl.when(pl.col("Module") != "PR").then(pl.col("contact_id")).alias("VendorOrCustomer"),
         pl.when(pl.col("Module") == "PR").then(pl.format("EP{}", pl.col("line_no")))
         .alias("Employee")])
-    totals = d.group_by("txn_id").agg(total=(pl.col("line_amount") * pl.col("sign")).sum())
+    totals = d.group_by("txn_id").agg(pm_total=(pl.col("line_amount") * pl.col("sign")).sum())
     t = t.join(details, on="txn_id", how="left").join(totals, on="txn_id", how="left")
     return t.select(
         id=guid(t["txn_id"], "pmtran"), Module="Module", ReferenceNbr="PMNbr",
@@ -260,7 +260,7 @@ def _ledger(txns: pl.DataFrame, bills: pl.DataFrame, lines: pl.DataFrame) -> pl.
         Description="reference",
         OriginalDocType=pl.when(pl.col("ap")).then(pl.col("erp_type")),
         OriginalDocNbr=pl.when(pl.col("ap")).then(pl.col("ReferenceNbr")),
-        TotalAmount=money_from_cents(pl.col("total").fill_null(0)),
+        TotalAmount=money_from_cents(pl.col("pm_total").fill_null(0)),
         CreatedDateTime=_ts("created_at"), LastModifiedDateTime=_ts("updated_at"),
         Details="Details")
 

@@ -36,7 +36,7 @@ PROCORE_TOKEN = "sandbox-procore-token"
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
 
-SYSTEMS = ("xero", "procore", "netsuite")
+SYSTEMS = ("xero", "procore", "netsuite", "acumatica")
 FAULT_KINDS = ("429", "500", "timeout", "truncate")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_DATE = date(1970, 1, 1)
@@ -57,6 +57,8 @@ class Limits:
     fault_retry_after: int = 1  # Retry-After sent with an injected 429
     netsuite_concurrency: int = 15  # requests in flight per account (developer accounts: 5)
     netsuite_max_results: int = 100_000  # SuiteQL rows per query [C]
+    acumatica_sessions: int = 2  # concurrent API sessions per tenant (trial licence) [C]
+    acumatica_concurrency: int = 10  # requests in flight per tenant
 
 
 # -- JSON ----------------------------------------------------------------------------------------

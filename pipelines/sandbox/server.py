@@ -4,6 +4,8 @@
     /procore/...     the Procore REST API v1.0 (``procore.py``)
     /netsuite/<account>/services/rest/...   NetSuite SuiteTalk REST, one account per NetSuite
                      connection (``netsuite.py`` over ``netsuite_tables.py``)
+    /acumatica/<instance>/entity/...   Acumatica contract-based REST, one tenant per Acumatica
+                     connection (``acumatica.py`` over ``acumatica_tables.py``)
     /_sandbox/...    admin: health, advance the world, inject faults, request stats
 
 ``SandboxServer`` runs uvicorn in a background thread (tests, the demo); ``serve_forever`` runs
@@ -26,6 +28,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from pipelines.sandbox import world as world_mod
+from pipelines.sandbox.acumatica import SANDBOX_USER, AcumaticaApi, AcumaticaTenant
+from pipelines.sandbox.acumatica_tables import tenant_tables
 from pipelines.sandbox.common import (
     FAULT_KINDS,
     PROCORE_TOKEN,
@@ -54,11 +58,13 @@ def build_app(world: World, limits: Limits | None = None) -> Starlette:
     xero = XeroApi(views, tokens, gates["xero"], limits)
     procore = ProcoreApi(views, tokens, gates["procore"], limits)
     netsuite = _netsuite(views, gates["netsuite"], limits)
+    acumatica = _acumatica(views, gates["acumatica"], limits)
     admin = _Admin(views, gates)
     app = Starlette(routes=[
         Mount("/xero", routes=xero.routes()),
         Mount("/procore", routes=procore.routes()),
         *netsuite.routes("/netsuite"),
+        *acumatica.routes("/acumatica"),
         Route("/_sandbox/health", admin.health, methods=["GET"]),
         Route("/_sandbox/advance", admin.advance, methods=["POST"]),
         Route("/_sandbox/faults", admin.faults, methods=["GET", "POST", "DELETE"]),
@@ -79,6 +85,18 @@ def _netsuite(views: Views, gate: Gate, limits: Limits) -> NetSuiteApi:
     return NetSuiteApi(accounts, max_results=limits.netsuite_max_results,
                        concurrency=limits.netsuite_concurrency, gate=gate,
                        clock=lambda: views.world.now)
+
+
+def _acumatica(views: Views, gate: Gate, limits: Limits) -> AcumaticaApi:
+    """One tenant per Acumatica connection at ``/acumatica/<tenant in lower case>``."""
+    tenants = {}
+    for c in views.world.connections("acumatica").iter_rows(named=True):
+        cid, tenant = c["connection_id"], c["erp_tenant_id"]
+        tenants[tenant.lower()] = AcumaticaTenant(
+            tenant, (SANDBOX_USER,), lambda cid=cid: tenant_tables(views, cid))
+    return AcumaticaApi(tenants, sessions=limits.acumatica_sessions,
+                        concurrency=limits.acumatica_concurrency, gate=gate,
+                        clock=lambda: views.world.now)
 
 
 class _Admin:
@@ -220,6 +238,10 @@ def serve_forever(seed: int = 42, size: str = "demo", host: str = "127.0.0.1", p
         print(f"  NetSuite {c['erp_tenant_id']}: http://{shown}:{bound}/netsuite/"
               f"{account_slug(c['erp_tenant_id'])}/services/rest  (TBA, sandbox credentials)",
               flush=True)
+    for c in world.connections("acumatica").iter_rows(named=True):
+        print(f"  Acumatica {c['erp_tenant_id']}: http://{shown}:{bound}/acumatica/"
+              f"{c['erp_tenant_id'].lower()}/entity/Default/24.200.001  (login "
+              f"{SANDBOX_USER[0]})", flush=True)
     try:
         uvicorn.Server(_config(app)).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
