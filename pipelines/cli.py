@@ -20,7 +20,9 @@ SANDBOX_TOKENS = {"SOURCES__XERO__ACCESS_TOKEN": "sandbox-xero-token",
                   "SOURCES__NETSUITE__CONSUMER_KEY": "sandbox-netsuite-consumer",
                   "SOURCES__NETSUITE__CONSUMER_SECRET": "sandbox-netsuite-consumer-secret",
                   "SOURCES__NETSUITE__TOKEN_ID": "sandbox-netsuite-token",
-                  "SOURCES__NETSUITE__TOKEN_SECRET": "sandbox-netsuite-token-secret"}
+                  "SOURCES__NETSUITE__TOKEN_SECRET": "sandbox-netsuite-token-secret",
+                  "SOURCES__ACUMATICA__USERNAME": "sandbox-acumatica",
+                  "SOURCES__ACUMATICA__PASSWORD": "sandbox-acumatica-password"}
 
 
 def _say(msg: str) -> None:
@@ -52,6 +54,8 @@ def _erp_base_url(url: str, erp: str, tenant: str) -> str:
         from pipelines.sandbox.netsuite import account_slug  # the sandbox only, not every run
 
         return f"{url}/netsuite/{account_slug(tenant)}/services/rest"
+    if erp == "acumatica":  # the instance is the tenant in lower case (sandbox/acumatica.py)
+        return f"{url}/acumatica/{tenant.lower()}"
     return f"{url}/{erp}"
 
 
@@ -134,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     world = world_mod.generate(args.seed, args.size)
     server = SandboxServer(world)
     server.start()
-    _say(f"sandbox APIs on {server.url} (/xero, /netsuite, /procore)")
+    _say(f"sandbox APIs on {server.url} (/xero, /netsuite, /acumatica, /procore)")
     try:
         cfg = write_sandbox_config(server.url, world, base)
         _use_sandbox_secrets()

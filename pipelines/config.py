@@ -2,7 +2,8 @@
 
 Credentials come the dlt way: ``.dlt/secrets.toml`` or environment variables such as
 ``SOURCES__XERO__ACCESS_TOKEN``, ``SOURCES__PROCORE__ACCESS_TOKEN`` and
-``SOURCES__NETSUITE__CONSUMER_KEY`` (``…CONSUMER_SECRET``, ``…TOKEN_ID``, ``…TOKEN_SECRET``).
+``SOURCES__NETSUITE__CONSUMER_KEY`` (``…CONSUMER_SECRET``, ``…TOKEN_ID``, ``…TOKEN_SECRET``) and
+``SOURCES__ACUMATICA__USERNAME`` (``…PASSWORD``, optional ``…BRANCH``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 ERP_KINDS = ("xero", "netsuite", "acumatica")
-SUPPORTED_ERPS = ("xero", "netsuite")  # ERPs whose extract exists so far
+SUPPORTED_ERPS = ("xero", "netsuite", "acumatica")  # ERPs whose extract exists
 DEFAULT_CONFIG = Path("costbridge.toml")
 # A NetSuite account id: production digits, a sandbox or release-preview suffix (_SB1, _RP2),
 # or a test drive / developer account (TSTDRV1234567). It is also the OAuth realm.
@@ -124,7 +125,7 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
             id=cid, erp=erp,
             procore_company_id=_get(c, "procore_company_id", int, where),
             company_name=_get(c, "company_name", str, where, cid),
-            erp_base_url=_get(c, "erp_base_url", str, where).rstrip("/"),
+            erp_base_url=_base_url(c, erp, where),
             erp_tenant_id=_tenant_id(c, erp, where),
             tracking_category=_get(c, "tracking_category", str, where, "Job"),
             retainage_item=_get(c, "retainage_item", str, where, "RETAINAGE"),
@@ -152,7 +153,19 @@ def _tenant_id(c: dict, erp: str, where: str) -> str:
         raise ConfigError(f"{where}.erp_tenant_id must be a NetSuite account id such as "
                           f"1234567, 1234567_SB1 or TSTDRV1234567 (as in the OAuth realm), "
                           f"got {tenant!r}")
+    if erp == "acumatica" and not tenant.strip():
+        raise ConfigError(f"{where}.erp_tenant_id must be the Acumatica tenant (company) name "
+                          f"sent at login, such as Cascade3; got an empty string")
     return tenant
+
+
+def _base_url(c: dict, erp: str, where: str) -> str:
+    url = _get(c, "erp_base_url", str, where).rstrip("/")
+    # The extract appends /entity/...: a URL that already has it would double it.
+    if erp == "acumatica" and re.search(r"/entity(/|$)", url):
+        raise ConfigError(f"{where}.erp_base_url must be the Acumatica site and instance "
+                          f"without /entity (https://acme.acumatica.com/acme), got {url!r}")
+    return url
 
 
 def _check_pairing(conns: list[Connection]) -> None:

@@ -4,7 +4,9 @@ Retries 429 (honouring ``Retry-After``, or ``X-Rate-Limit-Reset`` as Procore sen
 timeouts, connection errors and truncated JSON bodies, with capped exponential backoff: a 429
 without either header (NetSuite's ``CONCURRENCY_LIMIT_EXCEEDED``) waits 0.5, 1, 2, 4 … s up to
 ``max_delay``. JSON numbers are parsed as ``Decimal`` so money stays exact from the wire on.
-An ``auth`` (a requests ``AuthBase``) signs every request, each retry afresh.
+An ``auth`` (a requests ``AuthBase``) signs every request, each retry afresh. A 204 answers
+``None``. Per call, ``attempts`` lowers the retry budget and ``give_up`` names responses no
+retry can mend (Acumatica answers bad credentials with a 500).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 class ApiError(RuntimeError):
     """A request failed for good; the message names the system, resource and status."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, body: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.body = body  # the start of the last response's body, for callers to classify
 
 
 class CallStats:
@@ -81,16 +84,23 @@ class ApiClient:
         return self._request("GET", path, resource, params, headers)
 
     def post(self, path: str, resource: str, json_body: Any, params: dict | None = None,
-             headers: dict[str, str] | None = None) -> tuple[Any, requests.Response]:
+             headers: dict[str, str] | None = None, attempts: int | None = None,
+             give_up: Callable[[requests.Response], bool] | None = None,
+             ) -> tuple[Any, requests.Response]:
         """POST a JSON body and decode the JSON answer. Retried like a GET, so only for
-        requests that read (a SuiteQL query), never for ones that create something."""
-        return self._request("POST", path, resource, params, headers, json_body)
+        requests that read (a SuiteQL query) or may be repeated (a login), never for ones
+        that create something."""
+        return self._request("POST", path, resource, params, headers, json_body,
+                             attempts, give_up)
 
     def _request(self, method: str, path: str, resource: str, params: dict | None,
-                 headers: dict[str, str] | None,
-                 json_body: Any = None) -> tuple[Any, requests.Response]:
+                 headers: dict[str, str] | None, json_body: Any = None,
+                 attempts: int | None = None,
+                 give_up: Callable[[requests.Response], bool] | None = None,
+                 ) -> tuple[Any, requests.Response]:
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in range(1, self.max_attempts + 1):
+        max_attempts = min(attempts or self.max_attempts, self.max_attempts)
+        for attempt in range(1, max_attempts + 1):
             self.stats.add("calls", self.system, resource)
             try:
                 resp = self.session.request(method, url, params=params, headers=headers,
@@ -98,25 +108,33 @@ class ApiClient:
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
-                self._backoff(resource, attempt, None, f"{type(exc).__name__}")
+                self._backoff(resource, attempt, None, f"{type(exc).__name__}", max_attempts)
                 continue
-            if resp.status_code in RETRY_STATUSES:
-                self._backoff(resource, attempt, resp, f"HTTP {resp.status_code}")
+            if resp.status_code in RETRY_STATUSES and not (give_up and give_up(resp)):
+                self._backoff(resource, attempt, resp, f"HTTP {resp.status_code}", max_attempts)
                 continue
             if resp.status_code >= 400:
                 raise ApiError(f"{self.system} {resource}: HTTP {resp.status_code} "
-                               f"{resp.text[:300]}", status=resp.status_code)
+                               f"{resp.text[:300]}", status=resp.status_code,
+                               body=resp.text[:2000])
+            if resp.status_code == 204:
+                return None, resp
             try:
                 return json.loads(resp.content, parse_float=Decimal,
                                   parse_int=self.parse_int), resp
             except ValueError:
-                self._backoff(resource, attempt, None, "truncated or invalid JSON body")
-        raise ApiError(f"{self.system} {resource}: gave up after {self.max_attempts} attempts")
+                self._backoff(resource, attempt, None, "truncated or invalid JSON body",
+                              max_attempts)
+        raise ApiError(f"{self.system} {resource}: gave up after {max_attempts} attempts")
 
     def _backoff(self, resource: str, attempt: int, resp: requests.Response | None,
-                 why: str) -> None:
-        if attempt >= self.max_attempts:
-            raise ApiError(f"{self.system} {resource}: {why}, gave up after {attempt} attempts")
+                 why: str, max_attempts: int) -> None:
+        if attempt >= max_attempts:
+            # The last status and body go with the error, so a caller can tell a licence
+            # limit from a server fault after the retries are spent.
+            raise ApiError(f"{self.system} {resource}: {why}, gave up after {attempt} attempts",
+                           status=resp.status_code if resp is not None else None,
+                           body=resp.text[:2000] if resp is not None else "")
         delay = min(self.max_delay, 0.5 * 2 ** (attempt - 1))
         if resp is not None:
             delay = _server_delay(resp, delay, self.max_delay)

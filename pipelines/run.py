@@ -17,6 +17,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines import publish
 from pipelines.config import Settings
 from pipelines.http import STATS
+from pipelines.sources.acumatica import AcumaticaCredentialsMissing, acumatica_source
 from pipelines.sources.netsuite import NetSuiteCredentialsMissing, netsuite_source
 from pipelines.sources.procore import procore_source
 from pipelines.sources.xero import xero_source
@@ -89,13 +90,16 @@ def sources(settings: Settings, full_refresh: bool = False) -> dict[str, object]
         netsuite = settings.active("netsuite")
         if netsuite:
             out["netsuite"] = netsuite_source(netsuite, **common)
+        acumatica = settings.active("acumatica")
+        if acumatica:
+            out["acumatica"] = acumatica_source(acumatica, **common)
         out["procore"] = procore_source(settings.active(), settings.procore_base_url, **common)
     except ConfigFieldMissingException as exc:
         raise RunFailed(f"a credential is missing ({', '.join(exc.fields)}): set "
                         "SOURCES__XERO__ACCESS_TOKEN and SOURCES__PROCORE__ACCESS_TOKEN, or "
                         "[sources.xero] / [sources.procore] access_token in "
                         ".dlt/secrets.toml") from exc
-    except NetSuiteCredentialsMissing as exc:
+    except (NetSuiteCredentialsMissing, AcumaticaCredentialsMissing) as exc:
         raise RunFailed(f"a credential is missing: {exc}") from exc
     return out
 

@@ -8,7 +8,7 @@ normaliser (about 15k rows/s here for nested records) and loads Parquet directly
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +17,20 @@ import polars as pl
 import pyarrow as pa
 
 ROOT_ID, PARENT_ID, INDEX = "_root_id", "_parent_id", "_idx"
+
+
+def secret(system: str, connection_id: str, key: str) -> tuple[str, str] | None:
+    """A credential the dlt way, per connection when set (``sources.<system>.<id>.<key>``),
+    else shared (``sources.<system>.<key>``): ``(value, path it came from)``, or None.
+
+    The id is also tried with ``-`` as ``_``, the form an environment variable can spell
+    (``SOURCES__NETSUITE__NS_1__TOKEN_ID``)."""
+    ids = dict.fromkeys((connection_id, connection_id.replace("-", "_")))
+    for path in [f"sources.{system}.{cid}.{key}" for cid in ids] + [f"sources.{system}.{key}"]:
+        value = dlt.secrets.get(path)
+        if value:
+            return str(value), path
+    return None
 
 
 class KeyedCursor:
@@ -128,17 +142,20 @@ def flatten_page(shape: Shape, records: list[dict], extra: dict) -> dict[str, li
 
 
 def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset(),
-             keys: tuple[str, ...] = ()) -> pa.Table:
+             keys: tuple[str, ...] = (),
+             dtypes: Mapping[str, pl.DataType] | None = None) -> pa.Table:
     """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals), also where a page
     happens to hold only whole numbers (``decimals``: else the first page would fix an
     integer column and later cents would be rounded away); a column that is null on every
-    row of a page is typed text so pages of one table share a schema. ``keys`` are declared
+    row of a page is typed text so pages of one table share a schema, unless ``dtypes``
+    knows its type (a date column empty on one page stays DATE). ``keys`` are declared
     not null, as dlt declares key columns (else dlt warns on every page)."""
     frame = pl.DataFrame(rows, infer_schema_length=None)
     casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) or name in decimals
                     else pl.Utf8)
              for name, dtype in frame.schema.items()
              if isinstance(dtype, pl.Decimal) or dtype == pl.Null or name in decimals}
+    casts.update({name: dtype for name, dtype in (dtypes or {}).items() if name in frame.schema})
     table = frame.cast(casts).to_arrow() if casts else frame.to_arrow()
     return keys_not_null(table, keys) if keys else table
 

@@ -40,7 +40,7 @@ import pyarrow as pa
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient, ApiError
 from pipelines.oauth1 import OAuth1Credentials, OAuth1Signer
-from pipelines.sources.common import KeyedCursor, keys_not_null
+from pipelines.sources.common import KeyedCursor, keys_not_null, secret
 
 log = logging.getLogger("costbridge.extract")
 
@@ -231,23 +231,15 @@ def to_arrow(q: Query, frame: pl.DataFrame, connection_id: str) -> pa.Table:
 
 
 # -- credentials and clients ---------------------------------------------------------------------
-def _secret_paths(connection_id: str, key: str) -> list[str]:
-    """Where a secret may be, most specific first (``-`` also as ``_`` for env variables)."""
-    ids = dict.fromkeys((connection_id, connection_id.replace("-", "_")))
-    return [f"sources.netsuite.{cid}.{key}" for cid in ids] + [f"sources.netsuite.{key}"]
-
-
 def credentials(conn: Connection) -> tuple[OAuth1Credentials, list[str]]:
     """The connection's TBA credentials and the secret paths they came from."""
     values: dict[str, str] = {}
     used: list[str] = []
     for key in SECRET_KEYS:
-        for path in _secret_paths(conn.id, key):
-            value = dlt.secrets.get(path)
-            if value:
-                values[key] = str(value)
-                used.append(path)
-                break
+        found = secret("netsuite", conn.id, key)
+        if found:
+            values[key] = found[0]
+            used.append(found[1])
     missing = [k for k in SECRET_KEYS if k not in values]
     if missing:
         raise NetSuiteCredentialsMissing(

@@ -157,8 +157,9 @@ def test_app_shows_the_ledger_figure_from_the_published_run(env, browser, tmp_pa
     from tests.browser import run_app
 
     world, _, settings, _ = env
-    # Every connection the run extracted: Xero and NetSuite, each by its own rules.
-    everyone = ledger_job_costs(world, [*xero_ids(world), *connection_ids(world, "netsuite")])
+    # Every connection the run extracted: Xero, NetSuite and Acumatica, each by its own rules.
+    everyone = ledger_job_costs(world, [*xero_ids(world), *connection_ids(world, "netsuite"),
+                                        *connection_ids(world, "acumatica")])
     total = sum((jtd for jtd, _, _ in everyone.values()), Decimal(0))
     with run_app(settings.published, tmp_path / "streamlit.log") as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
