@@ -1,5 +1,7 @@
 """Project budget view (R-4) with drill-down from a budget line to its direct costs (XE-13).
 
+Where the connection's ERP splits job cost into amount types (AC-21), their columns, metrics
+and drill-down rows appear too: the page shows whichever the data fills, with no ERP named.
 Query parameters ``?connection=…&project=…&wbs=…`` open a drill-down directly.
 """
 
@@ -16,7 +18,8 @@ _data.require_tables(snap, "connections", "rpt_budget_view", "direct_costs")
 
 st.title("Project budget view")
 st.caption("Each budget line with the ERP job cost columns: ERP Direct Costs = ERP Job to Date "
-           "Costs − ERP Commitment Invoiced. Pick a budget line to see the transactions behind it.")
+           "Costs − ERP Commitment Invoiced; where the ERP splits job cost into amount types, "
+           "those too. Pick a budget line to see the transactions behind it.")
 
 conns = _data.run(connections, snap)
 picker_conn, picker_project = st.columns(2)
@@ -39,12 +42,16 @@ lines = _data.run(budget_view.budget_lines, snap, connection_id, project_id).wit
 )
 totals = _data.run(budget_view.budget_totals, snap, connection_id, project_id)
 total = totals.row(0, named=True)
+# The amount types (AC-21) this ERP provides: only columns it fills are shown.
+amount_types = {t: budget_view.AMOUNT_TYPES[t][0]
+                for t in budget_view.provided_amount_types(lines)}
 _data.money_metrics(
     {
         "Original Budget": total["original_budget_amount"],
         "ERP Job to Date Costs": total["erp_job_to_date_costs"],
         "ERP Commitment Invoiced": total["erp_commitment_invoiced"],
         "ERP Direct Costs": total["erp_direct_costs"],
+        **{f"ERP {label}": total[f"erp_{t}"] for t, label in amount_types.items()},
     }
 )
 
@@ -55,6 +62,7 @@ BUDGET_COLUMNS = {
     "erp_job_to_date_costs": _data.money_column("ERP Job to Date Costs"),
     "erp_commitment_invoiced": _data.money_column("ERP Commitment Invoiced"),
     "erp_direct_costs": _data.money_column("ERP Direct Costs"),
+    **{f"erp_{t}": _data.money_column(f"ERP {label}") for t, label in amount_types.items()},
 }
 st.dataframe(_data.with_total_row(lines, totals, "wbs_code"), hide_index=True,
              column_order=list(BUDGET_COLUMNS), column_config=BUDGET_COLUMNS)
@@ -69,20 +77,25 @@ if wbs_code is None:
 
 rec = _data.run(budget_view.line_reconciliation, snap, connection_id, project_id, wbs_code)
 r = rec.row(0, named=True)
+# (figure, ERP, transactions, difference): the split, then each amount type the ERP provides.
+figures = [
+    ("Job to date cost", r["erp_job_to_date_costs"], r["txn_jtd"], r["jtd_difference"]),
+    ("Commitment invoiced", r["erp_commitment_invoiced"], r["txn_commitment_invoiced"],
+     r["commitment_invoiced_difference"]),
+    ("Direct cost", r["erp_direct_costs"], r["txn_direct"], r["direct_difference"]),
+    *((label, r[f"erp_{t}"], r[f"txn_{t}"], r[f"{t}_difference"])
+      for t, label in amount_types.items()),
+]
 comparison = pl.DataFrame(
     {
-        "Figure": ["Job to date cost", "Commitment invoiced", "Direct cost"],
-        "ERP (budget line)": [money(r["erp_job_to_date_costs"]),
-                              money(r["erp_commitment_invoiced"]), money(r["erp_direct_costs"])],
-        "Transactions": [money(r["txn_jtd"]), money(r["txn_commitment_invoiced"]),
-                         money(r["txn_direct"])],
-        "Difference (transactions − ERP)": [
-            money(r["jtd_difference"]), money(r["commitment_invoiced_difference"]),
-            money(r["direct_difference"])],
+        "Figure": [f[0] for f in figures],
+        "ERP (budget line)": [money(f[1]) for f in figures],
+        "Transactions": [money(f[2]) for f in figures],
+        "Difference (transactions − ERP)": [money(f[3]) for f in figures],
     }
 )
 st.table(comparison, hide_index=True)
-differences = [r["jtd_difference"], r["commitment_invoiced_difference"], r["direct_difference"]]
+differences = [f[3] for f in figures]
 if any(d is None or d != 0 for d in differences):
     st.warning("The transactions do not add up to the ERP job cost figures of this budget line.",
                icon=":material/error:")

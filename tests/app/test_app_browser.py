@@ -1,4 +1,5 @@
-"""The Streamlit app in Debian chromium, over the hand-worked snapshot (R-4, XE-12, XE-13)."""
+"""The Streamlit app in Debian chromium, over the hand-worked snapshot (R-4, XE-12, XE-13,
+AC-21)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,29 @@ def test_budget_view_pickers_follow_connection(page: Page, app_url: str) -> None
     expect(project).to_have_value("24-017 – Civic Library")
     expect(metric_value(page, "ERP Job to Date Costs")).to_have_text("$1,000,000.01")
     expect(page).to_have_url(f"{app_url}/budget_view?connection=ns-bolt&project=701")
+
+
+def test_budget_view_ac_21_amount_types_where_the_erp_provides_them(
+    page: Page, ac_app_url: str
+) -> None:
+    """An ERP with amount types (AC-21) gets their metrics, columns and drill-down rows; an ERP
+    without them does not: the page follows the data, it names no ERP."""
+    page.goto(f"{ac_app_url}/budget_view?connection=ac-ridge&project=801"
+              "&wbs=01.03-100.000.LABOR")
+    expect(metric_value(page, "ERP Job to Date Costs")).to_have_text("$36,000.00",
+                                                                     timeout=FIRST_RENDER_MS)
+    expect(metric_value(page, "ERP Subcontract Invoices")).to_have_text("$30,000.00")
+    expect(metric_value(page, "ERP Invoices")).to_have_text("$1,200.00")
+    expect(metric_value(page, "ERP Expenses")).to_have_text("$300.00")
+    expect(metric_value(page, "ERP Payroll")).to_have_text("$4,500.00")
+    expect(comparison_row(page, "Payroll")).to_have_text("Payroll$4,500.00$4,500.00$0.00")
+    expect(comparison_row(page, "Direct cost")).to_have_text("Direct cost$6,000.00$6,000.00$0.00")
+    expect(page.get_by_text("The transactions add up")).to_be_visible()
+    page.goto(f"{ac_app_url}/budget_view?connection=xero-acme&project=501")
+    expect(metric_value(page, "ERP Direct Costs")).to_have_text("$6,820.55",
+                                                                timeout=FIRST_RENDER_MS)
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("ERP Payroll")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_nothing_published_then_a_publish(

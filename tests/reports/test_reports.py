@@ -1,4 +1,4 @@
-"""Report queries against a hand-worked published snapshot (R-1, R-4, R-5, XE-12, XE-13)."""
+"""Report queries against a hand-worked published snapshot (R-1, R-4, R-5, XE-12, XE-13, AC-21)."""
 
 from __future__ import annotations
 
@@ -152,3 +152,76 @@ def test_money_format() -> None:
     assert money(Decimal("-1.00")) == "-$1.00"
     assert money(Decimal("0")) == "$0.00"
     assert money(None) == "—"
+
+
+# -- amount types (AC-21): shown where the ERP provides them, with no ERP named -------------------
+@pytest.fixture(scope="module")
+def ac_con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """The hand-worked snapshot with the Acumatica connection ``ac-ridge`` added."""
+    connection = connect(current_snapshot(
+        fx.build_published(tmp_path_factory.mktemp("snap_ac"), acumatica=True)))
+    yield connection
+    connection.close()
+
+
+AC_TYPES = ("erp_subcontract_invoices", "erp_invoices", "erp_expenses", "erp_payroll")
+
+
+def test_budget_view_ac_21_amount_types_where_the_erp_provides_them(ac_con) -> None:
+    lines = budget_view.budget_lines(ac_con, "ac-ridge", 801)
+    assert budget_view.provided_amount_types(lines) == [
+        "subcontract_invoices", "invoices", "expenses", "payroll"]
+    for r in lines.iter_rows(named=True):  # AC-21: JTD = four types, CI = SI, direct = rest
+        si, inv, exp, pay = (r[c] for c in AC_TYPES)
+        assert r["erp_job_to_date_costs"] == si + inv + exp + pay
+        assert r["erp_commitment_invoiced"] == si
+        assert r["erp_direct_costs"] == inv + exp + pay
+    by_code = {r["wbs_code"]: tuple(r[c] for c in AC_TYPES) for r in lines.iter_rows(named=True)}
+    assert by_code == {**fx.AC_AMOUNT_TYPES, "B1.02.03-100.000.LABOR": (Decimal("0.00"),) * 4}
+    totals = budget_view.budget_totals(ac_con, "ac-ridge", 801)
+    assert _row(totals, "original_budget_amount", "erp_job_to_date_costs",
+                "erp_commitment_invoiced", "erp_direct_costs", *AC_TYPES) == fx.BUDGET_801_TOTAL
+    # Xero and NetSuite provide none: the columns are there, null, and not offered.
+    for conn, project in (("xero-acme", 501), ("ns-bolt", 701)):
+        other = budget_view.budget_lines(ac_con, conn, project)
+        assert budget_view.provided_amount_types(other) == []
+        assert _row(budget_view.budget_totals(ac_con, conn, project), *AC_TYPES) == (None,) * 4
+
+
+def test_drill_down_ac_21_each_amount_type_beside_its_direct_costs(ac_con) -> None:
+    rec = budget_view.line_reconciliation(ac_con, "ac-ridge", 801, "01.03-100.000.LABOR").row(
+        0, named=True)
+    assert (rec["erp_invoices"], rec["erp_expenses"], rec["erp_payroll"]) == (
+        Decimal("1200.00"), Decimal("300.00"), Decimal("4500.00"))
+    for t in ("subcontract_invoices", "invoices", "expenses", "payroll"):
+        assert rec[f"txn_{t}"] == rec[f"erp_{t}"], t
+        assert rec[f"{t}_difference"] == 0, t
+    assert rec["txn_direct"] == rec["erp_direct_costs"] == Decimal("6000.00")
+    sub = budget_view.line_reconciliation(ac_con, "ac-ridge", 801, "02.09-200.000.SUBCON").row(
+        0, named=True)
+    assert sub["txn_subcontract_invoices"] == sub["txn_commitment_invoiced"] == Decimal("30000.00")
+    xero = budget_view.line_reconciliation(ac_con, "xero-acme", 501, "03-100.L").row(
+        0, named=True)
+    assert (xero["erp_invoices"], xero["invoices_difference"]) == (None, None)
+
+
+def test_budget_view_reads_a_snapshot_published_before_amount_types(tmp_path: Path) -> None:
+    """A snapshot from before the amount-type columns existed still opens: they read null."""
+    from pipelines.publish import publish
+
+    warehouse = fx.build_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as old:
+        for column in AC_TYPES:
+            old.execute(f"alter table reports.rpt_budget_view drop column {column}")
+    publish(warehouse, tmp_path / "published", run_id="old")
+    con = connect(current_snapshot(tmp_path / "published"))
+    try:
+        lines = budget_view.budget_lines(con, "xero-acme", 501)
+        assert lines.height == 4 and budget_view.provided_amount_types(lines) == []
+        totals = budget_view.budget_totals(con, "xero-acme", 501)
+        assert _row(totals, "erp_direct_costs") == (fx.BUDGET_501_TOTAL[3],)
+        rec = budget_view.line_reconciliation(con, "xero-acme", 501, "03-100.L").row(
+            0, named=True)
+        assert rec["jtd_difference"] == 0 and rec["payroll_difference"] is None
+    finally:
+        con.close()

@@ -1,6 +1,7 @@
 -- Every ERP cost line of every ERP, syncable or not, with the reason it cannot sync: no line
 -- disappears. Each connector's rules are in its classified model (XE-11; NS-5, NS-6, NS-7,
--- NS-14, …); here the lines are in one shape.
+-- NS-14, …; AC-3, AC-9, AC-21, …); here the lines are in one shape. amount_type is the
+-- ERP's own job cost type where it has one (Acumatica, AC-21).
 select
     erp_line_id,
     connection_id,
@@ -30,5 +31,6 @@ select
     is_syncable,
     unsyncable_reason,
     counts_in_jtd,
+    amount_type,
     updated_at
 from {{ ref('int_cost_lines_unioned') }}

@@ -1,4 +1,5 @@
--- R-1: the ERP Job Costs report, per project, cost code and cost type.
+-- R-1: the ERP Job Costs report, per project, cost code and cost type. The four amount types
+-- (AC-21: Subcontract Invoices, Invoices, Expenses, Payroll) where the ERP provides them.
 select
     connection_id,
     erp,
@@ -10,5 +11,9 @@ select
     cost_type,
     jtd_cost,
     commitment_invoiced,
-    direct_cost
+    direct_cost,
+    subcontract_invoices,
+    invoices,
+    expenses,
+    payroll
 from {{ ref('job_costs') }}

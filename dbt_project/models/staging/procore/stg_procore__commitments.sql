@@ -6,6 +6,9 @@ select
     title,
     status,
     cast(vendor__id as bigint) as vendor_id,
+    -- the ERP commitment it was exported as (Acumatica: the Subcontract's or Purchase
+    -- Order's id GUID, AC-14); null when never exported
+    origin_id as erp_commitment_ref,
     deleted_at is not null as is_deleted,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at

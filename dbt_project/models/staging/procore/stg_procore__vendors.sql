@@ -5,6 +5,11 @@ select
     name as vendor_name,
     origin_id as erp_vendor_ref,
     is_active,
+    address,
+    city,
+    state_code,
+    zip as postal_code,
+    business_phone,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at
 from {{ raw('raw_procore', 'vendors') }} as source_table
