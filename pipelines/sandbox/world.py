@@ -944,16 +944,19 @@ def _acumatica_lines(rng, own, own_ids, projects, wbs, cost_codes) -> pl.DataFra
     elsewhere.append("OVERHEAD")
     u = rng.random((m, 3))
     rows = {k: [] for k in ("proj_id", "project", "task", "code", "ctype", "wid")}
+    cols = {k: pw[k].to_list() for k in ("project_id", "cost_code", "cost_type", "task",
+                                          "sub_job", "wbs_code_id")}
+    listed = listed.to_list()
     for i, c in enumerate(case):
         k = int(u[i, 0] * pw.height)
-        p, code, ctype = pw["project_id"][k], pw["cost_code"][k], pw["cost_type"][k]
-        task, sj, wid = pw["task"][k], pw["sub_job"][k], pw["wbs_code_id"][k]
+        p, code, ctype = cols["project_id"][k], cols["cost_code"][k], cols["cost_type"][k]
+        task, sj, wid = cols["task"][k], cols["sub_job"][k], cols["wbs_code_id"][k]
         project = numbers[p]
         if c == "ok":
             task = f"{sj} - {task}" if sj else task
         elif c == "unsynced_project":
             project, p, wid, task = elsewhere[int(u[i, 1] * len(elsewhere))], -1, -1, "01"
-            code = listed[int(u[i, 2] * listed.len())]
+            code = listed[int(u[i, 2] * len(listed))]
         elif c == "sub_job_unsynced":
             task, wid = f"B9 - {task}", -1
         elif c == "code_not_synced":
@@ -961,7 +964,7 @@ def _acumatica_lines(rng, own, own_ids, projects, wbs, cost_codes) -> pl.DataFra
         else:  # code_off_project: a listed code and type this project's WBS does not have
             task, wid = "01", -1
             for _ in range(50):
-                code = listed[int(rng.random() * listed.len())]
+                code = listed[int(rng.random() * len(listed))]
                 ctype = types[int(rng.random() * len(types))]
                 if (p, code, ctype) not in have:
                     break
