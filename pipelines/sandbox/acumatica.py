@@ -51,7 +51,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pipelines.sandbox.acumatica_filter import FilterError, Node, compile_filter, parse_filter
-from pipelines.sandbox.common import Gate, Limits, json_response, parse_int
+from pipelines.sandbox.common import Gate, Limits, Slots, json_response, parse_int
 
 __all__ = ["ENDPOINT_VERSION", "ENTITIES", "SANDBOX_USER", "VERSIONS", "AcumaticaApi",
            "AcumaticaTenant", "EntitySpec"]
@@ -170,26 +170,6 @@ def login_limit_response(limit: int) -> Response:
 
 
 # -- per-tenant state ----------------------------------------------------------------------------
-class _Slots:
-    """At most ``limit`` requests in flight; a request beyond it is refused, never queued
-    [U: Acumatica queues some before refusing]."""
-
-    def __init__(self, limit: int):
-        self.limit, self.in_flight = limit, 0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> bool:
-        with self._lock:
-            if self.in_flight >= self.limit:
-                return False
-            self.in_flight += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
-
-
 @dataclass
 class _Session:
     auth: str
@@ -245,7 +225,7 @@ class _Sessions:
 class _TenantState:
     """Seats, request slots, the write overlay and the sorted merged frames of one tenant."""
 
-    def __init__(self, tenant: AcumaticaTenant, slots: _Slots, sessions: _Sessions):
+    def __init__(self, tenant: AcumaticaTenant, slots: Slots, sessions: _Sessions):
         self.tenant, self.slots, self.sessions = tenant, slots, sessions
         self.lock = threading.RLock()
         # Entity -> id -> full row; replaces the provider's row with that id, or adds one.
@@ -598,7 +578,7 @@ class AcumaticaApi:
                  ticker: Callable[[], float] = time.monotonic):
         self.clock = clock  # LastModifiedDateTime / CreatedDateTime of writes
         self.gate = gate or Gate("acumatica", Limits())
-        self.states = {slug.lower(): _TenantState(t, _Slots(concurrency),
+        self.states = {slug.lower(): _TenantState(t, Slots(concurrency),
                                                   _Sessions(sessions, idle_timeout, ticker))
                        for slug, t in tenants.items()}
 

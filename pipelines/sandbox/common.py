@@ -345,6 +345,27 @@ class Views:
             return value
 
 
+# -- concurrency ---------------------------------------------------------------------------------
+class Slots:
+    """At most ``limit`` requests in flight; a request beyond it is refused, never queued
+    (NetSuite answers 429 at once; Acumatica queues some first [U])."""
+
+    def __init__(self, limit: int):
+        self.limit, self.in_flight = limit, 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> bool:
+        with self._lock:
+            if self.in_flight >= self.limit:
+                return False
+            self.in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
 # -- faults and request accounting ---------------------------------------------------------------
 FaultResponder = Callable[[str], Response]  # kind ("429" | "500") -> the system's error response
 

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipelines.sandbox.common import Gate, Limits, json_response, parse_int
+from pipelines.sandbox.common import Gate, Limits, Slots, json_response, parse_int
 from pipelines.sandbox.netsuite_auth import TbaCredentials, TbaVerifier, invalid_login_response
 from pipelines.sandbox.suiteql import SuiteQL, SuiteQLError
 
@@ -158,26 +158,6 @@ def concurrency_response() -> Response:
 
 
 # -- per-account state ---------------------------------------------------------------------------
-class _Slots:
-    """At most ``limit`` requests in flight; a request beyond it is refused, never queued."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.in_flight = 0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> bool:
-        with self._lock:
-            if self.in_flight >= self.limit:
-                return False
-            self.in_flight += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
-
-
 @dataclass
 class _Snapshot:
     base: tuple[tuple[str, pl.DataFrame], ...]  # provider frames, compared by identity
@@ -193,7 +173,7 @@ class _AccountState:
         self.account = account
         self.slug = account_slug(account.account_id)
         self.verifier = TbaVerifier(account.account_id, account.credentials)
-        self.slots = _Slots(concurrency)
+        self.slots = Slots(concurrency)
         self.max_results = max_results
         self.lock = threading.RLock()
         # table -> str(id) -> full row; replaces the provider's row with that id, or adds one.
