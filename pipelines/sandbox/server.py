@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from pipelines.sandbox import world as world_mod
 from pipelines.sandbox.acumatica import SANDBOX_USER, AcumaticaApi, AcumaticaTenant
@@ -150,18 +152,11 @@ async def _json_body(request: Request) -> object:
         return None
 
 
-class SandboxServer:
-    """The sandbox on a real loopback port, in a background thread.
+class LoopbackServer:
+    """An ASGI app on a real loopback port, in a background thread (tests serve one API)."""
 
-    >>> with SandboxServer(world_mod.generate(42, "tiny")) as s:
-    ...     requests.get(s.url + "/_sandbox/health")
-    """
-
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0,
-                 limits: Limits | None = None):
-        self.world, self.host, self.port = world, host, port
-        self.limits = limits or Limits()
-        self.app = build_app(world, self.limits)
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0):
+        self.app, self.host, self.port = app, host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -171,7 +166,7 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> SandboxServer:
+    def start(self, timeout: float = 10.0) -> Self:
         if self._thread is not None:
             return self
         self._sock = _bind(self.host, self.port)
@@ -197,12 +192,25 @@ class SandboxServer:
             self._sock.close()
         self._server = self._thread = self._sock = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class SandboxServer(LoopbackServer):
+    """The sandbox on a real loopback port, in a background thread.
+
+    >>> with SandboxServer(world_mod.generate(42, "tiny")) as s:
+    ...     requests.get(s.url + "/_sandbox/health")
+    """
+
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0,
+                 limits: Limits | None = None):
+        self.world, self.limits = world, limits or Limits()
+        super().__init__(build_app(world, self.limits), host, port)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -216,7 +224,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Starlette) -> uvicorn.Config:
+def _config(app: ASGIApp) -> uvicorn.Config:
     # Short graceful shutdown: a request held by a "timeout" fault must not hold up stop().
     return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                           timeout_graceful_shutdown=1)

@@ -3,7 +3,6 @@ small hand-made entity frames, loaded by a real dlt pipeline into a temporary Du
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +13,6 @@ import duckdb
 import polars as pl
 import pytest
 import requests
-import uvicorn
 from dlt.pipeline.exceptions import PipelineStepFailed
 from starlette.applications import Starlette
 
@@ -22,9 +20,10 @@ from pipelines import cli, config, run
 from pipelines.config import Connection
 from pipelines.http import STATS
 from pipelines.sandbox.acumatica import SANDBOX_USER, AcumaticaApi, AcumaticaTenant
-from pipelines.sandbox.server import _bind, _config
+from pipelines.sandbox.server import LoopbackServer
 from pipelines.sources import acumatica
 from pipelines.sources.acumatica import AcumaticaCredentialsMissing, acumatica_source
+from tests.pipelines.loopback import Provider
 
 TENANT, INSTANCE, CONN_ID = "Cascade3", "cascade3", "ac-1"
 LOGIN_PATH = f"/acumatica/{INSTANCE}/entity/auth/login"
@@ -197,29 +196,6 @@ def _tables() -> dict[str, pl.DataFrame]:
 
 
 # -- the sandbox on loopback ---------------------------------------------------------------------
-class Provider:
-    """The tenant's frames; tests replace frames to change the tenant, and ``on_call`` runs a
-    hook when the API reads the tables for the n-th time (one read per entity request)."""
-
-    def __init__(self, tables: dict[str, pl.DataFrame]) -> None:
-        self.frames = tables
-        self.calls = 0
-        self.on_call: dict[int, Callable[[], None]] = {}
-
-    def __call__(self) -> dict[str, pl.DataFrame]:
-        self.calls += 1
-        hook = self.on_call.pop(self.calls, None)
-        if hook is not None:
-            hook()
-        return self.frames
-
-    def update(self, entity: str, where: pl.Expr, **values: Any) -> None:
-        frame = self.frames[entity]
-        self.frames[entity] = frame.with_columns(
-            pl.when(where).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
-            for k, v in values.items())
-
-
 @dataclass
 class Sandbox:
     api: AcumaticaApi
@@ -264,30 +240,22 @@ class Sandbox:
 
 @pytest.fixture()
 def serve(tmp_path) -> Iterator[Callable[..., Sandbox]]:
-    servers: list[tuple[uvicorn.Server, threading.Thread, Any]] = []
+    servers: list[LoopbackServer] = []
 
     def start(tables: dict[str, pl.DataFrame] | None = None, **api_kw: Any) -> Sandbox:
         provider = Provider(tables or _tables())
         ticker = [0.0]  # the sandbox's idle clock for sessions, moved by tests
         api = AcumaticaApi({INSTANCE: AcumaticaTenant(TENANT, (SANDBOX_USER,), provider)},
                            ticker=lambda: ticker[0], **api_kw)
-        sock = _bind("127.0.0.1", 0)
-        server = uvicorn.Server(_config(Starlette(routes=api.routes(prefix="/acumatica"))))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        servers.append((server, thread, sock))
-        while not server.started:
-            assert thread.is_alive()
-            threading.Event().wait(0.005)
-        port = sock.getsockname()[1]
+        server = LoopbackServer(Starlette(routes=api.routes(prefix="/acumatica"))).start()
+        servers.append(server)
+        port = server.port
         return Sandbox(api, provider, f"http://127.0.0.1:{port}/acumatica/{INSTANCE}", tmp_path,
                        ticker)
 
     yield start
-    for server, thread, sock in servers:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture()

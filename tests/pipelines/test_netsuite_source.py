@@ -3,7 +3,6 @@ hand-made SuiteQL tables, loaded by a real dlt pipeline into a temporary DuckDB 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +13,6 @@ import duckdb
 import polars as pl
 import pytest
 import requests
-import uvicorn
 from dlt.pipeline.exceptions import PipelineStepFailed
 from requests_oauthlib import OAuth1
 from starlette.applications import Starlette
@@ -25,9 +23,10 @@ from pipelines.oauth1 import OAuth1Signer, parse_authorization
 from pipelines.sandbox.common import json_response
 from pipelines.sandbox.netsuite import NetSuiteAccount, NetSuiteApi
 from pipelines.sandbox.netsuite_auth import SANDBOX_CREDENTIALS
-from pipelines.sandbox.server import _bind, _config
+from pipelines.sandbox.server import LoopbackServer
 from pipelines.sources import netsuite
 from pipelines.sources.netsuite import NetSuiteCredentialsMissing, netsuite_source
+from tests.pipelines.loopback import Provider
 
 ACCOUNT = "1234567_SB1"
 CONN_ID = "ns-1"
@@ -112,22 +111,6 @@ def _tables() -> dict[str, pl.DataFrame]:
     }
 
 
-class Provider:
-    """The account's tables; tests replace frames to change the account."""
-
-    def __init__(self, tables: dict[str, pl.DataFrame]) -> None:
-        self.frames = tables
-
-    def __call__(self) -> dict[str, pl.DataFrame]:
-        return self.frames
-
-    def update(self, table: str, where: pl.Expr, **values: Any) -> None:
-        frame = self.frames[table]
-        self.frames[table] = frame.with_columns(
-            pl.when(where).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
-            for k, v in values.items())
-
-
 @dataclass
 class Sandbox:
     api: NetSuiteApi
@@ -162,30 +145,22 @@ class Sandbox:
 
 @pytest.fixture()
 def serve(tmp_path) -> Iterator[Callable[..., Sandbox]]:
-    servers: list[tuple[uvicorn.Server, threading.Thread, Any]] = []
+    servers: list[LoopbackServer] = []
 
     def start(tables: dict[str, pl.DataFrame] | None = None, api_class: type = NetSuiteApi,
               **api_kw: Any) -> Sandbox:
         provider = Provider(tables or _tables())
         api = api_class({ACCOUNT: NetSuiteAccount(ACCOUNT, [SANDBOX_CREDENTIALS], provider)},
                         **api_kw)
-        sock = _bind("127.0.0.1", 0)
-        server = uvicorn.Server(_config(Starlette(routes=api.routes())))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        servers.append((server, thread, sock))
-        while not server.started:
-            assert thread.is_alive()
-            threading.Event().wait(0.005)
-        port = sock.getsockname()[1]
+        server = LoopbackServer(Starlette(routes=api.routes())).start()
+        servers.append(server)
+        port = server.port
         return Sandbox(api, provider,
                        f"http://127.0.0.1:{port}/netsuite/1234567-sb1/services/rest", tmp_path)
 
     yield start
-    for server, thread, sock in servers:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    for server in servers:
+        server.stop()
 
 
 # -- signing -------------------------------------------------------------------------------------

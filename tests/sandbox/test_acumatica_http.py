@@ -15,7 +15,6 @@ from typing import Any
 import polars as pl
 import pytest
 import requests
-import uvicorn
 from starlette.applications import Starlette
 
 from pipelines.sandbox.acumatica import (
@@ -25,7 +24,7 @@ from pipelines.sandbox.acumatica import (
     AcumaticaApi,
     AcumaticaTenant,
 )
-from pipelines.sandbox.server import _bind
+from pipelines.sandbox.server import LoopbackServer
 
 CLOCK = datetime(2025, 6, 1, 17, 7, 45, 433000, tzinfo=UTC)
 CLOCK_TEXT = "2025-06-01T17:07:45.433+00:00"
@@ -152,20 +151,8 @@ class Front:
 def front() -> Iterator[tuple[Front, str]]:
     """``http://127.0.0.1:<port>/acumatica`` in front of whichever API a test serves."""
     swap = Front()
-    sock = _bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(swap, log_level="warning", access_log=False,
-                                           lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        threading.Event().wait(0.005)
-    try:
-        yield swap, f"http://127.0.0.1:{sock.getsockname()[1]}/acumatica"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with LoopbackServer(swap) as server:
+        yield swap, f"{server.url}/acumatica"
 
 
 @dataclass
