@@ -107,6 +107,10 @@ def _build_standard_codes(w: World) -> pl.DataFrame:
     return _scoped(codes, "company_id", "standard_cost_code_id", created="updated_at")
 
 
+def _build_users(w: World) -> pl.DataFrame:
+    return _scoped(w.t["procore_users"], "company_id", "user_id", created="updated_at")
+
+
 def _build_wbs(w: World) -> pl.DataFrame:
     return _scoped(w.t["wbs_codes"], "project_id", "wbs_code_id")
 
@@ -209,6 +213,17 @@ def _standard_code(r: dict) -> dict:
             "name": r["description"], "origin_id": r["erp_code"], **_stamps(r, deleted=False)}
 
 
+def _user(r: dict) -> dict:
+    return {
+        "id": r["user_id"], "name": r["name"], "email_address": r["email"],
+        "is_active": r["is_active"],
+        # The ERP Integrations tool level and its `Can Push to Accounting` granular permission,
+        # flattened onto the user [U: Procore serves them through permission templates].
+        "erp_integrations_permission": r["erp_integrations_permission"],
+        "can_push_to_accounting": r["can_push_to_accounting"], **_stamps(r, deleted=False),
+    }
+
+
 def _budget_line(r: dict) -> dict:
     return {
         "id": r["budget_line_item_id"], "project_id": r["project_id"],
@@ -282,6 +297,7 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
              _project),
     Resource("vendors", "company", ("vendors", "connections"), _build_vendors, _vendor),
     Resource("wbs_codes", "project", ("wbs_codes",), _build_wbs, _wbs_code),
+    Resource("users", "company", ("procore_users",), _build_users, _user),
     # The list only changes when the world is rebuilt; "connections" stands for that.
     Resource("standard_cost_codes", "company", ("connections",), _build_standard_codes,
              _standard_code),
@@ -301,6 +317,7 @@ PATHS: dict[str, tuple[str, str | None]] = {
     "/rest/v1.0/companies": ("companies", None),
     "/rest/v1.0/projects": ("projects", None),
     "/rest/v1.0/vendors": ("vendors", None),
+    "/rest/v1.0/companies/{company_id:int}/users": ("users", None),
     # The company's cost code list imported from Acumatica (AC-3). Procore lists standard cost
     # codes per list (standard_cost_code_list_id); per company is a simplification [U].
     "/rest/v1.0/standard_cost_codes": ("standard_cost_codes", None),
@@ -403,8 +420,9 @@ class ProcoreApi:
         if res.scope == "global":
             return 0
         header = request.headers.get("procore-company-id")
-        if res.scope == "company":
-            company = _int(request.query_params.get("company_id"), "company_id")
+        if res.scope == "company":  # in the path (companies/{id}/users) or the query
+            raw = request.path_params.get("company_id", request.query_params.get("company_id"))
+            company = _int(None if raw is None else str(raw), "company_id")
             if company is None:
                 raise ProcoreError(400, "Missing required parameter: company_id")  # [U]
             self._check_company(header, company)

@@ -426,9 +426,31 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
                                     reqs, req_lines, out)
     out["erp_txns"], out["erp_lines"] = txns, lines
     out["erp_payments"] = _payments(rng, conn, ns_base, txns)
+    out["procore_users"] = _procore_users(cid, company, base)
     dc, dcl = _procore_direct_costs(cid, base, txns, lines)
     out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
     return out
+
+
+# Procore users per company: (ERP Integrations level, Can Push to Accounting, active). Only
+# Standard or Admin with the privilege make an accounting approver (C-2, R-3).
+PROCORE_USERS = (("admin", True, True), ("standard", True, True), ("standard", False, True),
+                 ("read_only", True, True), ("none", False, True), ("admin", True, False))
+
+
+def _procore_users(cid: str, company: int, base: int) -> pl.DataFrame:
+    n = len(PROCORE_USERS)
+    return pl.DataFrame({
+        "connection_id": cid, "company_id": company, "user_id": base + 900_000 + np.arange(n),
+        "name": [f"User {j + 1} of {cid}" for j in range(n)],
+        "email": [f"user{j + 1}@{cid}.example" for j in range(n)],
+        "erp_integrations_permission": [u[0] for u in PROCORE_USERS],
+        "can_push_to_accounting": [u[1] for u in PROCORE_USERS],
+        "is_active": [u[2] for u in PROCORE_USERS],
+        "is_accounting_approver": [u[0] in ("standard", "admin") and u[1] and u[2]
+                                   for u in PROCORE_USERS],
+        "updated_at": _ts(WORLD_START, np.full(n, 10 * 86400)),
+    })
 
 
 def _vendors(rng, spec: Size, cid: str, erp: str, base: int, ns_base: int) -> pl.DataFrame:

@@ -1,6 +1,6 @@
 """dlt source for the Procore REST API v1.0, one Procore company per connection.
 
-Reads projects, vendors and standard cost codes per company, and per project its WBS codes,
+Reads projects, vendors, users and standard cost codes per company, and per project its WBS codes,
 budget line items, commitments (work order contracts), subcontractor invoices (requisitions)
 and direct costs.
 
@@ -43,6 +43,8 @@ class Endpoint:
 ENDPOINTS: dict[str, Endpoint] = {
     "projects": Endpoint("rest/v1.0/projects?company_id={company_id}", False),
     "vendors": Endpoint("rest/v1.0/vendors?company_id={company_id}", False, deletable=False),
+    # Company users with their ERP Integrations permission (accounting approvers, R-3).
+    "users": Endpoint("rest/v1.0/companies/{company_id}/users", False, deletable=False),
     # The company's cost code list (Acumatica imports its list here, AC-3).
     "standard_cost_codes": Endpoint("rest/v1.0/standard_cost_codes?company_id={company_id}",
                                     False, deletable=False),

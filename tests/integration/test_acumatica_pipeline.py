@@ -208,6 +208,19 @@ def test_raw_acumatica_tables_hold_every_record(env):
     assert counts["project_budgets"] > 0
 
 
+def test_r_3_c_2_accountants_of_every_connection(env):
+    """The Accountant report lists, per company, the active users with Standard or Admin on
+    ERP Integrations and Can Push to Accounting; the world drew who they are."""
+    world, _, settings, _ = env
+    users = world.t["procore_users"]
+    expected = {(r["connection_id"], r["user_id"]) for r in users.iter_rows(named=True)
+                if r["is_accounting_approver"]}
+    rpt = snapshot_frame(settings, "rpt_accountants", "connection_id, user_id")
+    assert set(rpt.select("connection_id", "user_id").iter_rows()) == expected
+    assert set(rpt["connection_id"]) == set(world.connections()["connection_id"])
+    assert len(expected) < users.height  # some users are not approvers
+
+
 def _bills(world: World) -> pl.DataFrame:
     return world.t["erp_txns"].filter(
         pl.col("connection_id").is_in(ac_ids(world)) & (pl.col("status") != "DELETED")
