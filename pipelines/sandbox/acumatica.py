@@ -51,7 +51,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pipelines.sandbox.acumatica_filter import FilterError, Node, compile_filter, parse_filter
-from pipelines.sandbox.common import Gate, Limits, Slots, json_response, parse_int
+from pipelines.sandbox.common import (
+    Gate,
+    Limits,
+    Slots,
+    json_response,
+    parse_int,
+    run_in_slot,
+)
 
 __all__ = ["ENDPOINT_VERSION", "ENTITIES", "SANDBOX_USER", "VERSIONS", "AcumaticaApi",
            "AcumaticaTenant", "EntitySpec"]
@@ -610,13 +617,10 @@ class AcumaticaApi:
             if state is None:
                 return _no_resource(request).response()
             raw = await request.body()
-            if not state.slots.acquire():  # every call of the tenant counts, login too [U]
-                return license_limit_response()
-            try:
-                return await self.gate.run(request, lambda r: _guarded(handler, state, r, raw),
-                                           self.fault)
-            finally:
-                state.slots.release()
+            # Every call of the tenant takes a slot, login too [U].
+            return await run_in_slot(state.slots, self.gate, request,
+                                     lambda r: _guarded(handler, state, r, raw),
+                                     license_limit_response, self.fault)
         return endpoint
 
     # -- auth ----------------------------------------------------------------------------------

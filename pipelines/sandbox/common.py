@@ -366,6 +366,18 @@ class Slots:
             self.in_flight -= 1
 
 
+async def run_in_slot(slots: Slots, gate: Gate, request: Request,
+                      handler: Callable[[Request], Response], full: Callable[[], Response],
+                      on_fault: FaultResponder) -> Response:
+    """Serve through ``gate`` while holding a slot; ``full()`` answers when none is free."""
+    if not slots.acquire():
+        return full()
+    try:
+        return await gate.run(request, handler, on_fault)
+    finally:
+        slots.release()
+
+
 # -- faults and request accounting ---------------------------------------------------------------
 FaultResponder = Callable[[str], Response]  # kind ("429" | "500") -> the system's error response
 

@@ -42,7 +42,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipelines.sandbox.common import Gate, Limits, Slots, json_response, parse_int
+from pipelines.sandbox.common import (
+    Gate,
+    Limits,
+    Slots,
+    json_response,
+    parse_int,
+    run_in_slot,
+)
 from pipelines.sandbox.netsuite_auth import TbaCredentials, TbaVerifier, invalid_login_response
 from pipelines.sandbox.suiteql import SuiteQL, SuiteQLError
 
@@ -317,13 +324,9 @@ class NetSuiteApi:
                 status, body, headers = invalid_login_response(state.account.account_id)
                 return json_response(body, status, headers)
             # Counted after authentication: unauthenticated noise takes no slot [U].
-            if not state.slots.acquire():
-                return concurrency_response()
-            try:
-                return await self.gate.run(request, lambda r: _guarded(handler, state, r, raw),
-                                           self.fault)
-            finally:
-                state.slots.release()
+            return await run_in_slot(state.slots, self.gate, request,
+                                     lambda r: _guarded(handler, state, r, raw),
+                                     concurrency_response, self.fault)
         return endpoint
 
     # -- SuiteQL -------------------------------------------------------------------------------
