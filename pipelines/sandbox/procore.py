@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pipelines.sandbox.acumatica_tables import guid
 from pipelines.sandbox.common import (
     PROCORE_TOKEN,
     Gate,
@@ -142,19 +143,34 @@ def _build_requisitions(w: World) -> pl.DataFrame:
 
 
 def _build_direct_costs(w: World) -> pl.DataFrame:
+    erps = w.t["connections"].select("connection_id", "erp")
+    wbs = w.t["wbs_codes"].select("wbs_code_id", "flat_code")
     lines = (
         w.t["procore_direct_cost_lines"]
+        .join(erps, on="connection_id", maintain_order="left")
+        .join(wbs, on="wbs_code_id", how="left", maintain_order="left")
         .with_columns(line_item_id=pl.col("direct_cost_id") * 1000
-                      + pl.int_range(pl.len()).over("direct_cost_id") + 1)
+                      + pl.int_range(pl.len()).over("direct_cost_id") + 1,
+                      origin_id=_erp_record_id("line_id", "pm"))
         .group_by("direct_cost_id", maintain_order=True)
         .agg(grand_total=pl.col("amount").sum(),
-             lines=pl.struct("line_item_id", "line_id", "item_code", "description", "quantity",
-                             "unit_amount", "amount"))
+             lines=pl.struct("line_item_id", "origin_id", "flat_code", "description",
+                             "quantity", "unit_amount", "amount"))
     )
-    d = w.t["procore_direct_costs"].join(lines, on="direct_cost_id", how="left").with_columns(
-        pl.col("grand_total").fill_null(0))
+    d = (w.t["procore_direct_costs"].join(erps, on="connection_id", maintain_order="left")
+         .with_columns(origin_id=_erp_record_id("txn_id", "pmtran"))
+         .join(lines, on="direct_cost_id", how="left").with_columns(
+             pl.col("grand_total").fill_null(0)))
     return _scoped(d, "procore_project_id", "direct_cost_id", updated="synced_at",
                    created="created_at")
+
+
+def _erp_record_id(key: str, salt: str) -> pl.Expr:
+    """The ERP's own id of a synced record, which Procore keeps as ``origin_id``: the world's
+    key on Xero and NetSuite; on Acumatica the GUID of the project transaction (detail) the
+    cost came from (``acumatica_tables``) [U]."""
+    ac = pl.col(key).map_batches(lambda s: guid(s.to_list(), salt), return_dtype=pl.String)
+    return pl.when(pl.col("erp") == "acumatica").then(ac).otherwise(pl.col(key))
 
 
 # -- JSON per record -----------------------------------------------------------------------------
@@ -265,8 +281,8 @@ def _direct_cost_line(li: dict) -> dict:
     amount = li["amount"]
     # Credit notes arrive negated: keep the unit cost's sign with the amount's.
     unit = -abs(li["unit_amount"]) if amount < 0 else li["unit_amount"]
-    return {"id": li["line_item_id"], "origin_id": li["line_id"],
-            "wbs_code": {"flat_code": li["item_code"]}, "description": li["description"],
+    return {"id": li["line_item_id"], "origin_id": li["origin_id"],
+            "wbs_code": {"flat_code": li["flat_code"]}, "description": li["description"],
             "quantity": li["quantity"], "unit_cost": money(unit), "amount": money(amount)}
 
 
@@ -276,7 +292,7 @@ def _direct_cost(r: dict) -> dict:
         "status": "approved", "invoice_number": r["invoice_number"],
         "description": r["reference"], "vendor": {"name": r["contact_name"]},
         "direct_cost_date": iso_date(r["txn_date"]), "grand_total": money(r["grand_total"]),
-        "origin_id": r["txn_id"],
+        "origin_id": r["origin_id"],
         "line_items": [_direct_cost_line(li) for li in r["lines"] or []], **_stamps(r),
     }
 
