@@ -2,7 +2,10 @@
 -- codes are this project's, from the Acumatica rules). The project ledger is the job cost
 -- source: one row per project transaction detail line, with its transaction, the bill it
 -- came from (module AP), the Procore project synced with its ProjectID and the Procore WBS
--- code it lands on. A line gets the first rule it fails, in this order:
+-- code it lands on. failed_reasons lists every rule the line fails, in this order, one
+-- reason per chain (docs/reports.md): type, status, project (no_project …
+-- sub_job_not_synced), item (cost_code_not_synced) and task (no_task). unsyncable_reason is
+-- the first:
 --   type_not_eligible     only AP (bills, debit adjustments), PR (payroll) and GL (expenses)
 --                         are job costs; AR is project revenue
 --   status_not_approved   the transaction is not Released or the line not released, or (AP)
@@ -224,15 +227,18 @@ flagged as (
 reasoned as (
     select
         *,
-        case
-            when not is_type_eligible then 'type_not_eligible'
-            when not is_status_approved then 'status_not_approved'
-            when is_no_project then 'no_project'
-            when not is_project_synced then 'project_not_synced'
-            when not is_sub_job_synced then 'sub_job_not_synced'
-            when not is_cost_code_synced then 'cost_code_not_synced'
-            when task is null or task = '' then 'no_task'
-        end as unsyncable_reason,
+        -- one element per chain, in evaluation order; a chain that passes adds null
+        list_filter([
+            case when not is_type_eligible then 'type_not_eligible' end,
+            case when not is_status_approved then 'status_not_approved' end,
+            case
+                when is_no_project then 'no_project'
+                when not is_project_synced then 'project_not_synced'
+                when not is_sub_job_synced then 'sub_job_not_synced'
+            end,
+            case when not is_cost_code_synced then 'cost_code_not_synced' end,
+            case when task is null or task = '' then 'no_task' end
+        ], lambda reason: reason is not null) as failed_reasons,
         -- AC-21: the four amount types
         case
             when module = 'AP' and is_on_synced_commitment then 'subcontract_invoice'
@@ -306,9 +312,10 @@ select
     is_exported_from_procore,
     -- AC-21: Subcontract Invoices are the commitment invoiced part of JTD
     coalesce(amount_type = 'subcontract_invoice', false) as is_subcontractor_invoice,
-    unsyncable_reason is null as is_syncable,
-    unsyncable_reason,
+    len(failed_reasons) = 0 as is_syncable,
+    failed_reasons[1] as unsyncable_reason,
+    failed_reasons,
     -- AC-21: JTD cost is the sum of all four amount types, every syncable line
-    unsyncable_reason is null as counts_in_jtd,
+    len(failed_reasons) = 0 as counts_in_jtd,
     updated_at
 from reasoned

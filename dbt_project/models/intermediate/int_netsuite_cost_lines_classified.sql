@@ -2,7 +2,9 @@
 -- codes are this project's, from the NetSuite rules). Every loaded line (main and tax lines
 -- are not cost lines) of a transaction not deleted in NetSuite, with its header, vendor,
 -- item, job, the Procore project linked to the job and the Procore WBS code the item was
--- created for. A line gets the first rule it fails, in this order:
+-- created for. failed_reasons lists every rule the line fails, in this order, one reason per
+-- chain (docs/reports.md): type, status, list, project (no_project … project_not_synced) and
+-- item (no_item … item_not_for_project). unsyncable_reason is the first:
 --   type_not_eligible           only vendor bills, vendor credits (NS-13), checks and
 --                               journal entries (NS-17) are job cost transactions
 --   status_not_approved         only posting transactions; direct costs arrive Approved (NS-15)
@@ -15,7 +17,8 @@
 --   item_not_synced             NS-14: an Other Charge item the integration did not create
 --                               (no Procore WBS code has it as its ERP item)
 --   item_not_for_project        NS-14: the item is another project's WBS code (NS-3 items
---                               are project-specific)
+--                               are project-specific); checked only on a synced project,
+--                               as without one there is no project to compare
 with lines as (
     select * from {{ ref('stg_netsuite__transaction_lines') }}
     -- the extract leaves main and tax lines out; they would double the header's amount
@@ -158,18 +161,23 @@ flagged as (
 reasoned as (
     select
         *,
-        case
-            when not is_type_eligible then 'type_not_eligible'
-            when not is_status_approved then 'status_not_approved'
-            when is_cost_code_list_single_tier then 'cost_code_list_single_tier'
-            when job_id is null then 'no_project'
-            when is_sub_job then 'sub_job_not_supported'
-            when not is_project_synced then 'project_not_synced'
-            when item_id is null then 'no_item'
-            when not is_item_type_supported then 'item_type_not_supported'
-            when not is_item_synced then 'item_not_synced'
-            when not is_code_on_project then 'item_not_for_project'
-        end as unsyncable_reason
+        -- one element per chain, in evaluation order; a chain that passes adds null
+        list_filter([
+            case when not is_type_eligible then 'type_not_eligible' end,
+            case when not is_status_approved then 'status_not_approved' end,
+            case when is_cost_code_list_single_tier then 'cost_code_list_single_tier' end,
+            case
+                when job_id is null then 'no_project'
+                when is_sub_job then 'sub_job_not_supported'
+                when not is_project_synced then 'project_not_synced'
+            end,
+            case
+                when item_id is null then 'no_item'
+                when not is_item_type_supported then 'item_type_not_supported'
+                when not is_item_synced then 'item_not_synced'
+                when is_project_synced and not is_code_on_project then 'item_not_for_project'
+            end
+        ], lambda reason: reason is not null) as failed_reasons
     from flagged
 )
 
@@ -217,10 +225,11 @@ select
     is_item_synced,
     is_code_on_project,
     is_subcontractor_invoice,
-    unsyncable_reason is null as is_syncable,
-    unsyncable_reason,
+    len(failed_reasons) = 0 as is_syncable,
+    failed_reasons[1] as unsyncable_reason,
+    failed_reasons,
     -- NetSuite JTD cost is every syncable line: bills, checks and journal entries (NS-17)
     -- less vendor credits, which come signed negative.
-    unsyncable_reason is null as counts_in_jtd,
+    len(failed_reasons) = 0 as counts_in_jtd,
     updated_at
 from reasoned

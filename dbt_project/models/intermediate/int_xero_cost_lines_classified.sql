@@ -3,6 +3,10 @@
 -- Procore project, and its item is a synced cost code/cost type (XE-4: one company list, the
 -- item code is cost code + cost type). Whether the code is already a WBS code of the project
 -- is only noted: Procore adds a $0 budget line for a cost on a new code.
+-- R-2: failed_reasons lists every rule the line fails, one reason per chain (docs/reports.md):
+-- type, status, project (no_project, else project_not_synced) and item (item_not_synced;
+-- XE-4 items are company-level, so the item is checked whatever the project).
+-- unsyncable_reason is its first element.
 with lines as (
     select * from {{ ref('int_xero_cost_lines_unioned') }}
 ),
@@ -74,19 +78,29 @@ flagged as (
         wbs_code_id is not null as is_code_on_project,
         requisition_id is not null as is_subcontractor_invoice
     from joined
+),
+
+reasoned as (
+    select
+        *,
+        -- one element per chain, in evaluation order; a chain that passes adds null
+        list_filter([
+            case when not is_type_eligible then 'type_not_eligible' end,
+            case when not is_status_approved then 'status_not_approved' end,
+            case
+                when tracking_option_id is null then 'no_project'
+                when not is_project_synced then 'project_not_synced'
+            end,
+            case when not is_item_synced then 'item_not_synced' end
+        ], lambda reason: reason is not null) as failed_reasons
+    from flagged
 )
 
 select
     *,
     is_type_eligible and is_status_approved and is_project_synced and is_item_synced
         as is_syncable,
-    case
-        when not is_type_eligible then 'type_not_eligible'
-        when not is_status_approved then 'status_not_approved'
-        when tracking_option_id is null then 'no_project'
-        when not is_project_synced then 'project_not_synced'
-        when not is_item_synced then 'item_not_synced'
-    end as unsyncable_reason,
+    failed_reasons[1] as unsyncable_reason,
     -- A vendor credit reduces cost; Xero sends its lines positive.
     case when erp_transaction_type = 'ACCPAYCREDIT' then -line_amount else line_amount end
         as signed_amount,
@@ -94,4 +108,4 @@ select
     -- (XE-11) but are not in it.
     is_type_eligible and is_status_approved and is_project_synced and is_item_synced
         and erp_transaction_type in ('ACCPAY', 'SPEND') as counts_in_jtd
-from flagged
+from reasoned

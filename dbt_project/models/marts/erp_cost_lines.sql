@@ -30,6 +30,7 @@ select
     is_subcontractor_invoice,
     is_syncable,
     unsyncable_reason,
+    failed_reasons,
     counts_in_jtd,
     amount_type,
     updated_at
