@@ -1,4 +1,4 @@
-"""The ``costbridge`` command: sandbox, run, demo, app, bench."""
+"""The ``costbridge`` command: sandbox, run, demo, app, bench, report."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import config
+
+if TYPE_CHECKING:  # the report modules load polars and duckdb: only `report` imports them
+    import duckdb
+    import polars as pl
+
+    from reports.catalog import Report
+    from reports.export import ExportContext
+    from reports.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKENS = {"SOURCES__XERO__ACCESS_TOKEN": "sandbox-xero-token",
@@ -165,6 +174,145 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class ReportUsageError(Exception):
+    """A ``costbridge report`` request that cannot be answered: one line, exit status 2."""
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        return _report(args)
+    except ReportUsageError as exc:
+        print(f"costbridge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _report(args: argparse.Namespace) -> int:
+    from reports import catalog
+
+    if args.list:
+        for r in catalog.REPORTS.values():
+            print(f"{r.name:<25} {r.title}")
+        return 0
+    report = _pick_report(args.name)
+    target = _report_target(report.name, args.format, args.output)
+    settings = config.load(Path(args.config))
+    snap = _report_snapshot(settings.published, args.as_of, settings.keep_snapshots)
+    print(f"costbridge: {report.name} from snapshot {snap.snapshot_id} "
+          f"(created {snap.created_at})", file=sys.stderr)
+    project = _report_project(report, args.project)
+    rows, totals = _report_rows(snap, report, args.connection, project)
+    filters = {"connection": args.connection, "project": project}
+    filters = {key: value for key, value in filters.items() if value is not None}
+    _write_report(report, rows, totals, _export_context(snap, filters), args.format, target)
+    if target is not None:
+        print(f"costbridge: wrote {rows.height} rows to {target}", file=sys.stderr)
+    return 0
+
+
+def _pick_report(name: str | None) -> Report:
+    from reports.catalog import REPORTS
+
+    if name is None:
+        raise ReportUsageError(f"name a report ({', '.join(REPORTS)}) or use --list")
+    if name not in REPORTS:
+        raise ReportUsageError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
+    return REPORTS[name]
+
+
+def _report_target(name: str, fmt: str, output: str | None) -> Path | None:
+    """Where to write (None: stdout). xlsx is binary: a file, never a terminal."""
+    if fmt == "xlsx":
+        if output is None:
+            return Path(f"{name}.xlsx")
+        if output == "-" and sys.stdout.isatty():
+            raise ReportUsageError("xlsx is binary and stdout is a terminal: give --output FILE "
+                                   f"(without --output it goes to {name}.xlsx)")
+    return None if output in (None, "-") else Path(output)
+
+
+def _report_snapshot(published: Path, as_of: str | None, keep: int) -> Snapshot:
+    from pipelines.publish import snapshots
+    from reports.snapshot import SnapshotNotFound, current_snapshot
+
+    try:
+        return current_snapshot(published, as_of)
+    except SnapshotNotFound as exc:
+        kept = snapshots(published)
+        hint = (f"; the oldest kept is {kept[0]['snapshot_id']} (created "
+                f"{kept[0]['created_at']}, warehouse.keep_snapshots = {keep})"
+                if as_of and kept else "")
+        raise ReportUsageError(f"{exc}{hint}") from exc
+    except ValueError as exc:  # a bad --as-of
+        raise ReportUsageError(str(exc)) from exc
+
+
+def _report_project(report: Report, project: str | None) -> str | None:
+    """The project filter, unless the report has no project columns (then it says so)."""
+    if project is not None and not report.has_project:
+        print(f"costbridge: report {report.name} has no project columns: --project is "
+              "ignored", file=sys.stderr)
+        return None
+    return project
+
+
+def _report_rows(snap: Snapshot, report: Report, connection: str | None,
+                 project: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The report's rows and totals, after checking the filters against the snapshot."""
+    from reports import catalog
+    from reports.snapshot import connect
+
+    con = connect(snap)
+    try:
+        _check_filters(con, snap, connection, project)
+        rows = catalog.fetch(con, report, connection, project)
+        return rows, catalog.totals(con, report, connection, project)
+    except catalog.ReportUnavailable as exc:
+        raise ReportUsageError(f"snapshot {snap.snapshot_id}: {exc}") from exc
+    finally:
+        con.close()
+
+
+def _check_filters(con: duckdb.DuckDBPyConnection, snap: Snapshot, connection: str | None,
+                   project: str | None) -> None:
+    """A connection or project the snapshot does not know is a typo, not an empty report."""
+    from reports import catalog
+
+    known = catalog.connection_ids(con)
+    if connection is not None and connection not in known:
+        raise ReportUsageError(f"unknown connection {connection!r}: snapshot "
+                               f"{snap.snapshot_id} has {', '.join(known) or 'none'}")
+    if project is not None and catalog.find_projects(con, project, connection).height == 0:
+        where = f" on connection {connection}" if connection else ""
+        raise ReportUsageError(f"project {project!r} (id, number or name) not found{where} "
+                               f"in snapshot {snap.snapshot_id}")
+
+
+def _export_context(snap: Snapshot, filters: dict[str, str]) -> ExportContext:
+    from reports.export import ExportContext
+
+    labels = tuple((key.capitalize(), value) for key, value in filters.items())
+    return ExportContext(snap.snapshot_id, snap.created_at, labels)
+
+
+def _write_report(report: Report, rows: pl.DataFrame, totals: pl.DataFrame,
+                  context: ExportContext, fmt: str, target: Path | None) -> None:
+    from reports import export
+
+    if fmt == "xlsx":
+        export.write_xlsx(report, rows, totals, context, target or sys.stdout.buffer)
+        return
+    if fmt == "csv":
+        text = export.to_csv(report, rows)
+    else:
+        filtered = [label.lower() for label, _ in context.filters]
+        text = export.to_html(report, rows, totals, context, filtered)
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="costbridge", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -194,6 +342,20 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
     b.add_argument("--seed", type=int, default=42)
     b.set_defaults(func=cmd_bench)
+    rp = sub.add_parser("report", help="export a report from the published snapshot",
+                        description="Export one report of the catalogue (see --list) from the "
+                                    "published snapshot: CSV to stdout, or xlsx / printable "
+                                    "html to a file.")
+    rp.add_argument("name", nargs="?", help="report name (see --list)")
+    rp.add_argument("--list", action="store_true", help="list the reports and stop")
+    rp.add_argument("--connection", help="only this connection id")
+    rp.add_argument("--project", help="only this project (Procore id, number or name)")
+    rp.add_argument("--format", default="csv", choices=["csv", "xlsx", "html"])
+    rp.add_argument("--as-of", help="read the newest snapshot published on or before this "
+                                    "date (YYYY-MM-DD) or ISO timestamp, UTC")
+    rp.add_argument("--output", help="file to write (default: stdout; xlsx: NAME.xlsx)")
+    rp.add_argument("--config", default=str(config.DEFAULT_CONFIG))
+    rp.set_defaults(func=cmd_report)
     return p
 
 

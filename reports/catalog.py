@@ -407,3 +407,9 @@ def find_projects(con: duckdb.DuckDBPyConnection, project: str | int,
         """,
         {"connection": connection, "project": str(project)},
     )
+
+
+def connection_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The connections this snapshot holds (its ``connections`` table), sorted."""
+    return query(con, "select connection_id from connections order by connection_id")[
+        "connection_id"].to_list()
