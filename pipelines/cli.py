@@ -197,10 +197,10 @@ def _report(args: argparse.Namespace) -> int:
     target = _report_target(report.name, args.format, args.output)
     settings = config.load(Path(args.config))
     snap = _report_snapshot(settings.published, args.as_of, settings.keep_snapshots)
-    print(f"costbridge: {report.name} from snapshot {snap.snapshot_id} "
-          f"(created {snap.created_at})", file=sys.stderr)
     project = _report_project(report, args.project)
     rows, totals = _report_rows(snap, report, args.connection, project)
+    print(f"costbridge: {report.name} from snapshot {snap.snapshot_id} "
+          f"(created {snap.created_at})", file=sys.stderr)
     filters = {"connection": args.connection, "project": project}
     filters = {key: value for key, value in filters.items() if value is not None}
     _write_report(report, rows, totals, _export_context(snap, filters), args.format, target)
