@@ -107,9 +107,9 @@ UNSYNCABLE_DIRECT_COSTS = Report(
     title="ERP Unsyncable Direct Costs",
     description=(
         "R-2: every ERP cost line that does not sync to Procore as a direct cost, once per "
-        "rule it fails, with the reason in plain language (XE-4, XE-11, NS-5, NS-6, NS-14, "
-        "AC-3, AC-6, AC-9, AC-21, C-4). A line failing two rules is listed twice and counted "
-        "once in the totals."),
+        "rule it fails, with the reason in plain language (C-4, C-5, XE-4, XE-11, NS-3, NS-5, "
+        "NS-6, NS-7, NS-14, NS-15, AC-3, AC-6, AC-9, AC-21). A line failing two rules is "
+        "listed twice and counted once in the totals."),
     columns=(*_CONNECTION, _c("company_name", "Company"), *_PROJECT,
              _c("erp_project_ref", "ERP project"), _c("erp_project_name", "ERP project name"),
              _c("erp_line_id", "ERP line"), _c("erp_transaction_id", "ERP transaction"),
