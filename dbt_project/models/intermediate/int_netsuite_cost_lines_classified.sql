@@ -17,8 +17,8 @@
 --   item_not_synced             NS-14: an Other Charge item the integration did not create
 --                               (no Procore WBS code has it as its ERP item)
 --   item_not_for_project        NS-14: the item is another project's WBS code (NS-3 items
---                               are project-specific); checked only on a synced project,
---                               as without one there is no project to compare
+--                               are project-specific); checked only when the project
+--                               chain passes, as otherwise there is no project to compare
 with lines as (
     select * from {{ ref('stg_netsuite__transaction_lines') }}
     -- the extract leaves main and tax lines out; they would double the header's amount
@@ -175,7 +175,9 @@ reasoned as (
                 when item_id is null then 'no_item'
                 when not is_item_type_supported then 'item_type_not_supported'
                 when not is_item_synced then 'item_not_synced'
-                when is_project_synced and not is_code_on_project then 'item_not_for_project'
+                -- compared only with a project the line can sync to
+                when is_project_synced and not is_sub_job and not is_code_on_project
+                    then 'item_not_for_project'
             end
         ], lambda reason: reason is not null) as failed_reasons
     from flagged
