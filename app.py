@@ -1,26 +1,29 @@
 """costbridge Streamlit app: a thin router. Pages live in app_pages/, their queries in reports/.
 
-Run with ``streamlit run app.py``; it reads the published snapshot under
-``$COSTBRIDGE_PUBLISHED_DIR`` (default ``var/published``), never the warehouse.
+Run with ``streamlit run app.py``; it reads the published snapshots under
+``$COSTBRIDGE_PUBLISHED_DIR`` (default ``var/published``), never the warehouse. The sidebar's
+"As of" picker (``?as_of=<snapshot_id>``) reads an older kept snapshot.
 """
 
 import streamlit as st
 
-from app_pages import _data
+from app_pages import _data, _report_page
 
 st.set_page_config(page_title="costbridge", page_icon=":material/account_balance:", layout="wide")
 
-page = st.navigation(
-    {
-        "Dashboards": [
-            st.Page("app_pages/portfolio.py", title="Portfolio", icon=":material/dashboard:",
-                    default=True),
-        ],
-        "Reports": [
-            st.Page("app_pages/budget_view.py", title="Project budget view",
-                    icon=":material/request_quote:"),
-        ],
-    }
-)
+sections: dict[str, list] = {
+    "Dashboards": [
+        st.Page("app_pages/portfolio.py", title="Portfolio", icon=":material/dashboard:",
+                default=True),
+    ],
+    "Reports": [
+        st.Page("app_pages/budget_view.py", title="Project budget view",
+                icon=":material/request_quote:"),
+    ],
+}
+# One page per catalogue report (reports/catalog.py), rendered by app_pages/_report_page.py.
+for spec in _report_page.PAGES:
+    sections.setdefault(spec.group, []).append(_report_page.page(spec.report))
+page = st.navigation(sections)
 _data.sidebar()
 page.run()

@@ -1,6 +1,8 @@
-"""What every page needs: the current snapshot, cached report results, shared widgets.
+"""What every page needs: the chosen snapshot, cached report results, shared widgets.
 
 Caches are keyed by snapshot id, so the first rerun after a publish reads the new snapshot.
+Time travel: ``?as_of=<snapshot_id>`` (the sidebar's "As of" picker) reads an older kept
+snapshot; without it every page reads the current one.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -21,19 +24,34 @@ from reports.snapshot import (
     SnapshotNotFound,
     connect,
     current_snapshot,
+    kept_snapshots,
     published_dir,
+    snapshot_by_id,
 )
 
 T = TypeVar("T", bound=Hashable)
 # Tables format money in the browser ($1,234.56); the data stays DECIMAL and totals are summed
 # in SQL, so only the display is rounded, never a total.
 MONEY_FORMAT = "dollar"
+AS_OF_PARAM = "as_of"
+
+
+def _chosen_snapshot(published: Path) -> Snapshot:
+    """The snapshot ``?as_of=`` names if it is still kept, else the current one."""
+    wanted = st.query_params.get(AS_OF_PARAM)
+    if wanted:
+        try:
+            return snapshot_by_id(published, wanted)
+        except SnapshotNotFound:
+            pass  # pruned or mistyped: the sidebar says so and shows the current one
+    return current_snapshot(published)
 
 
 def snapshot() -> Snapshot:
-    """The current snapshot; stops the page with a clear message when nothing is published."""
+    """The snapshot chosen in the sidebar (default the current one); stops the page with a
+    clear message when nothing is published."""
     try:
-        return current_snapshot(published_dir())
+        return _chosen_snapshot(published_dir())
     except SnapshotNotFound as exc:
         st.error(str(exc), icon=":material/inventory_2:")
         st.caption(f"The app reads published snapshots only. Set `{PUBLISHED_DIR_ENV}` to read "
@@ -74,18 +92,52 @@ def run(report: Callable[..., pl.DataFrame], snap: Snapshot, *args: Any) -> pl.D
     return _run(name, str(snap.published), snap.snapshot_id, args, report, snap)
 
 
+def created(snap: Snapshot, zone: bool = True) -> str:
+    """When the snapshot was published, to the second (UTC)."""
+    stamp = datetime.fromisoformat(snap.created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return stamp if zone else stamp.removesuffix(" UTC")
+
+
 def sidebar() -> None:
-    """Which snapshot the figures come from."""
+    """Which snapshot the figures come from: a picker of the kept snapshots (time travel),
+    and a warning above the page while an older one is shown."""
     published = published_dir()
     with st.sidebar:
         try:
-            snap = current_snapshot(published)
+            current = current_snapshot(published)
         except SnapshotNotFound:
             st.caption(f"**Snapshot:** none published in `{published}`")
             return
-        created = datetime.fromisoformat(snap.created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-        st.caption(f"**Snapshot** `{snap.snapshot_id}`  \nCreated {created}  \n"
+        kept = {s.snapshot_id: s for s in kept_snapshots(published)}
+        kept.setdefault(current.snapshot_id, current)
+        wanted = st.query_params.get(AS_OF_PARAM)
+        if wanted and wanted not in kept:
+            st.warning(f"Snapshot `{wanted}` is no longer kept; showing the current one.",
+                       icon=":material/history:")
+        options = list(kept)
+        labels = {sid: f"{created(s, zone=False)} · {s.run_id or sid}"
+                  for sid, s in kept.items()}
+        labels[current.snapshot_id] = f"Current · {labels[current.snapshot_id]}"
+        index = options.index(wanted if wanted in kept else current.snapshot_id)
+        # Keyed by the current snapshot: after a publish a session that was following the
+        # current one follows the new one, while a chosen older one stays in the URL.
+        chosen_id = st.selectbox("As of (UTC)", options, index=index,
+                                 key=f"as_of_{current.snapshot_id}",
+                                 format_func=labels.__getitem__,
+                                 help="The published snapshots kept (`keep_snapshots`); "
+                                      "an older one shows the figures as they were then.")
+        # A link without as_of always means "the current one", so it is only set for older.
+        if chosen_id == current.snapshot_id:
+            st.query_params.pop(AS_OF_PARAM, None)
+        else:
+            st.query_params[AS_OF_PARAM] = chosen_id
+        snap = kept[chosen_id]
+        st.caption(f"**Snapshot** `{snap.snapshot_id}`  \nCreated {created(snap)}  \n"
                    f"Run `{snap.run_id}` · {len(snap.tables)} tables  \nFrom `{published}`")
+    if chosen_id != current.snapshot_id:
+        st.warning(f"You are viewing an older snapshot, published {created(snap)} (run "
+                   f"`{snap.run_id}`). The current one was published {created(current)}.",
+                   icon=":material/history:")
 
 
 def pick(
@@ -95,17 +147,22 @@ def pick(
     labels: Mapping[T, str],
     *,
     optional: bool = False,
+    everything: str | None = None,
+    key: str | None = None,
 ) -> T | None:
     """A selectbox kept in step with the URL query parameter ``param``, so links can open it.
 
     An unknown or missing parameter falls back to the first option (or to none if optional).
+    With ``everything`` (e.g. "All connections") a first option of that label stands for no
+    filter: it returns None and leaves ``param`` out of the URL.
     """
     wanted = st.query_params.get(param)
-    index = next((i for i, o in enumerate(options) if str(o) == wanted), None)
-    if index is None and not optional and options:
+    values: list[T | None] = [None, *options] if everything is not None else list(options)
+    index = next((i for i, o in enumerate(values) if o is not None and str(o) == wanted), None)
+    if index is None and (everything is not None or not optional) and values:
         index = 0
-    choice = st.selectbox(label, options, index=index, key=f"pick_{param}",
-                          format_func=lambda o: labels.get(o, str(o)),
+    choice = st.selectbox(label, values, index=index, key=key or f"pick_{param}",
+                          format_func=lambda o: everything if o is None else labels.get(o, str(o)),
                           placeholder=f"Choose a {label.lower()}")
     if choice is None:
         st.query_params.pop(param, None)

@@ -4,9 +4,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from app_pages import _data
-from reports import portfolio
+from app_pages import _data, _report_page
+from reports import portfolio, report_views
+from reports.catalog import COST_LINE_BALANCE
 from reports.connections import connections
+from reports.formatting import money
 
 snap = _data.snapshot()
 _data.require_tables(snap, "connections", "job_costs")
@@ -14,6 +16,21 @@ _data.require_tables(snap, "connections", "job_costs")
 st.title("Portfolio")
 st.caption("Job-to-date (JTD) cost from each ERP's job cost sync, split into commitment invoiced "
            "(subcontractor invoices) and direct cost = JTD − commitment invoiced.")
+
+# Whether every ERP source line is counted exactly once (an older snapshot may predate it).
+if COST_LINE_BALANCE.table in snap.tables:
+    balance = _data.run(report_views.balance_summary, snap).row(0, named=True)
+    line = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    if balance["unbalanced"] == 0:
+        line.badge(f"Cost lines balance on all {balance['connections']} connections",
+                   icon=":material/check_circle:", color="green")
+    else:
+        line.badge(f"Cost lines do not balance on {balance['unbalanced']} of "
+                   f"{balance['connections']} connections (difference "
+                   f"{money(balance['difference_amount'])})", icon=":material/error:",
+                   color="red")
+    with line:
+        st.page_link(_report_page.page(COST_LINE_BALANCE.name), label="Cost line balance")
 
 conns = _data.run(connections, snap)
 conn_labels = dict(zip(conns["connection_id"], conns["label"], strict=True))

@@ -12,12 +12,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.publish import MANIFEST, SnapshotNotFound, open_snapshot, resolve
+from pipelines.publish import MANIFEST, SnapshotNotFound, open_snapshot, resolve, snapshots
 
 PUBLISHED_DIR_ENV = "COSTBRIDGE_PUBLISHED_DIR"
 DEFAULT_PUBLISHED_DIR = Path("var/published")
 
-__all__ = ["Snapshot", "SnapshotNotFound", "connect", "current_snapshot", "published_dir", "query"]
+__all__ = ["Snapshot", "SnapshotNotFound", "connect", "current_snapshot", "kept_snapshots",
+           "published_dir", "query", "snapshot_by_id"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ def current_snapshot(published: Path, as_of: str | None = None) -> Snapshot:
     manifest_path = path / MANIFEST
     if not manifest_path.exists():
         raise SnapshotNotFound(f"snapshot {path.name} in {published} has no {MANIFEST}")
-    manifest = json.loads(manifest_path.read_text())
+    return _from_manifest(published, json.loads(manifest_path.read_text()))
+
+
+def _from_manifest(published: Path, manifest: Mapping[str, Any]) -> Snapshot:
     return Snapshot(
         published=published,
         snapshot_id=manifest["snapshot_id"],
@@ -53,6 +57,19 @@ def current_snapshot(published: Path, as_of: str | None = None) -> Snapshot:
         run_id=manifest.get("run_id"),
         tables=tuple(sorted(manifest.get("tables", {}))),
     )
+
+
+def kept_snapshots(published: Path) -> list[Snapshot]:
+    """Every complete snapshot still kept in ``published`` (``keep_snapshots``), newest first."""
+    return [_from_manifest(published, m) for m in reversed(snapshots(published))]
+
+
+def snapshot_by_id(published: Path, snapshot_id: str) -> Snapshot:
+    """The kept snapshot ``snapshot_id``; raises ``SnapshotNotFound`` if pruned or unknown."""
+    for snap in kept_snapshots(published):
+        if snap.snapshot_id == snapshot_id:
+            return snap
+    raise SnapshotNotFound(f"snapshot {snapshot_id} is not kept in {published}")
 
 
 def connect(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
