@@ -26,6 +26,8 @@
 -- direct cost under one project, the connector splitting an ERP transaction by project (the
 -- sandbox files it under its first line's project); and Procore adds the budget code for a
 -- cost on a code the project lacks (the sandbox leaves such a line without a code).
+{% set removed_columns = 'connection_id, erp_transaction_ref, removal, erp_status, rule_ids, removed_at' %}
+
 with connections as (
     select connection_id, erp from {{ ref('stg_ops__connections') }}
 ),
@@ -76,7 +78,6 @@ erp_transactions as (
 ),
 
 -- each connector's own rule for what deleted or voided is (C-7, NS-18)
-{% set removed_columns = 'connection_id, erp_transaction_ref, removal, erp_status, rule_ids, removed_at' %}
 removals as (
     select distinct {{ removed_columns }}
     from {{ ref('int_xero_direct_costs_voided_or_deleted') }}
