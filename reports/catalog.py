@@ -173,7 +173,7 @@ JOB_COST_ACCURACY = Report(
     description=(
         "R-5: per budget line, Procore's synced direct costs beside the ERP's job to date "
         "costs, and the difference split into its causes: credit notes not in JTD (XE-12), "
-        "commitment invoiced not direct cost (NS-16, XE-12), pending import, deleted or "
+        "commitment invoiced not direct cost (NS-16), pending import, deleted or "
         "voided after sync (C-7, NS-18), changed after sync, and what stays unexplained."),
     columns=(*_CONNECTION, *_PROJECT, _c("wbs_code", "WBS code"),
              _c("description", "Description"),

@@ -427,7 +427,7 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     out["erp_txns"], out["erp_lines"] = txns, lines
     out["erp_payments"] = _payments(rng, conn, ns_base, txns)
     out["procore_users"] = _procore_users(cid, company, base)
-    dc, dcl = _procore_direct_costs(cid, base, txns, lines)
+    dc, dcl = _procore_direct_costs(cid, erp, base, txns, lines)
     out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
     return out
 
@@ -1240,20 +1240,25 @@ def _payments(rng, conn: dict, ns_base: int, txns: pl.DataFrame) -> pl.DataFrame
     ).drop("total")
 
 
-def _procore_direct_costs(cid, base, txns, lines):
+def _procore_direct_costs(cid, erp, base, txns, lines):
     """What Procore holds after its last job-cost import: syncable ERP transactions as of
-    PROCORE_LAST_SYNC, including some the ERP has since deleted (C-7), which stay."""
+    PROCORE_LAST_SYNC, including some the ERP has since deleted (C-7), which stay. NetSuite
+    leaves subcontractor invoices out (NS-16: commitment invoiced); Xero shows its bills
+    exported from Procore as Subcontractor Invoice (XE-13), Acumatica its Subcontract
+    Invoices amount type (AC-21)."""
     synced_lines = lines.filter(pl.col("is_project_ok") & pl.col("is_item_ok"))
+    # NS-17: journals arrive as expenses; XE-13: Xero bills exported from Procore arrive as
+    # Subcontractor Invoice (NetSuite's are filtered out below, NS-16).
     kinds = {"bill": "invoice", "spend": "expense", "credit_note": "invoice",
-             "journal": "expense", "payroll": "payroll"}  # NS-17: journals arrive as expenses
+             "journal": "expense", "payroll": "payroll", "subinv_bill": "subcontractor_invoice"}
     # Acumatica syncs transactional cost of all four amount types (AC-21).
     ac_kinds = {"subcontract_invoice": "subcontractor_invoice", "invoice": "invoice",
                 "expense": "expense", "payroll": "payroll"}
     t = txns.filter(
         pl.col("is_type_ok") & (pl.col("created_at") < PROCORE_LAST_SYNC)
         & pl.col("posts_to_ledger")
-        # Subcontractor invoices stay out: they are commitment invoiced (NS-16).
-        & (~pl.col("txn_kind").is_in(CI_KINDS) | pl.col("amount_type").is_not_null())
+        & (~pl.col("txn_kind").is_in(CI_KINDS) | pl.col("amount_type").is_not_null()
+           | ((pl.col("txn_kind") == "subinv_bill") & pl.lit(erp == "xero")))
         & (pl.col("is_status_ok") | (pl.col("status") == "DELETED"))
         & pl.col("txn_id").is_in(synced_lines["txn_id"].implode())
     )

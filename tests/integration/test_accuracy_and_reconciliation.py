@@ -55,13 +55,14 @@ def procore_lines(world: World) -> pl.DataFrame:
 def erp_lines(world: World) -> pl.DataFrame:
     """The ERP's cost lines with the world's truth: does it sync, is it JTD cost (JTD_KINDS:
     XE-12, AC-21, the NetSuite definition), is it a direct cost (not a subcontractor invoice on
-    Xero or NetSuite: NS-16, XE-12; Acumatica syncs all four amount types, AC-21)."""
+    NetSuite, NS-16; Xero shows it as a Subcontractor Invoice, XE-13; Acumatica syncs all four
+    amount types, AC-21)."""
     erp_of = erps(world)
     lines = world.cost_lines()
     jtd = pl.lit(False)
     for erp, kinds in JTD_KINDS.items():
         jtd = jtd | ((pl.col("erp") == erp) & pl.col("txn_kind").is_in(kinds))
-    ci_only = (pl.col("erp") != "acumatica") & pl.col("txn_kind").is_in(CI_KINDS)
+    ci_only = (pl.col("erp") == "netsuite") & pl.col("txn_kind").is_in(CI_KINDS)
     txns = world.t["erp_txns"].select("txn_id", "updated_at")
     return erp_ids(lines.join(txns, on="txn_id").with_columns(
         in_jtd=pl.col("is_syncable") & jtd,
@@ -119,7 +120,7 @@ def expected_causes(world: World) -> dict[str, dict[str, Decimal]]:
         if (r["connection_id"], r["line_id"]) in held:
             continue  # counted with its Procore line above
         if not r["is_direct_cost"]:
-            c["commitment_invoiced_not_direct_cost"] -= amount  # NS-16, XE-12
+            c["commitment_invoiced_not_direct_cost"] -= amount  # NS-16
         elif r["updated_at"] > LAST_IMPORT:
             c["pending_import"] -= amount
         else:
@@ -239,7 +240,8 @@ def test_r_5_xe_12_ns_16_c_7_causes_equal_the_world_per_connection(env):
     assert got == expected
     assert all(v["unexplained"] == v["changed_after_sync"] == 0 for v in got.values())
     assert got["xero-1"]["credit_notes_not_in_jtd"] < 0
-    assert got["netsuite-1"]["commitment_invoiced_not_direct_cost"] < 0
+    assert got["netsuite-1"]["commitment_invoiced_not_direct_cost"] < 0  # NS-16
+    assert got["xero-1"]["commitment_invoiced_not_direct_cost"] == 0  # XE-13
     assert got["acumatica-1"]["commitment_invoiced_not_direct_cost"] == 0  # AC-21
     assert all(v["pending_import"] < 0 for k, v in got.items() if k != "netsuite-2")
 

@@ -14,8 +14,8 @@
 --   voided_in_erp        in Procore; its ERP transaction was voided (C-7)
 --   procore_only         in Procore; the ERP has no such line (C-7)
 --   commitment_invoiced  syncable in the ERP, never a direct cost: a subcontractor invoice
---                        exported from Procore on an ERP without amount types (NS-16,
---                        XE-12); Acumatica syncs it as an amount type (AC-21)
+--                        exported from Procore to NetSuite (NS-16); Xero (XE-13) and
+--                        Acumatica (AC-21) sync it as a Subcontractor Invoice direct cost
 --   pending_import       syncable in the ERP, not in Procore, changed after the last import
 --   erp_only             syncable in the ERP, not in Procore, unchanged since before the
 --                        last import (C-7)
@@ -135,10 +135,11 @@ flagged as (
         removals.rule_ids as removal_rule_ids,
         removals.removed_at as erp_removed_at,
         last_imports.last_import_at,
-        -- NS-16, XE-12: without amount types a subcontractor invoice is commitment invoiced,
-        -- not a direct cost; AC-21: Acumatica syncs it as Subcontract Invoices
+        -- NS-16: on NetSuite a subcontractor invoice is commitment invoiced and left out of
+        -- direct costs; Xero shows it as a Subcontractor Invoice direct cost (XE-13) and
+        -- Acumatica as its Subcontract Invoices amount type (AC-21)
         joined.is_erp_syncable
-            and not (joined.is_subcontractor_invoice and joined.amount_type is null)
+            and not (joined.is_subcontractor_invoice and connections.erp = 'netsuite')
             as is_direct_cost_in_erp,
         -- never imported: every ERP change is after the last import
         coalesce(joined.erp_updated_at > last_imports.last_import_at, true)

@@ -4,7 +4,7 @@
 -- budget line, a job cost or a synced direct cost. difference = synced direct costs − ERP
 -- JTD cost, split into its known parts: every line of int_direct_costs_matched counts +its
 -- Procore amount and −its ERP JTD amount, each on its own row, under the line's cause
--- (credit_notes_not_in_jtd XE-12; commitment_invoiced_not_direct_cost NS-16, XE-12;
+-- (credit_notes_not_in_jtd XE-12; commitment_invoiced_not_direct_cost NS-16;
 -- pending_import; deleted_or_voided_after_sync C-7, NS-18; changed_after_sync), or under
 -- unexplained. The parts are summed from the lines, the difference from the job_costs mart,
 -- so that they add up is a test of the match, not arithmetic.
