@@ -53,19 +53,14 @@ joined as (
 compared as (
     select
         *,
-        is_vendor_found
-            and nullif(trim(procore_name), '') is distinct from nullif(trim(acumatica_name), '')
+        is_vendor_found and {{ text_differs('procore_name', 'acumatica_name') }}
             as is_name_different,
-        is_vendor_found
-            and nullif(regexp_replace(coalesce(procore_phone, ''), '[^0-9]', '', 'g'), '')
-            is distinct from
-            nullif(regexp_replace(coalesce(acumatica_phone, ''), '[^0-9]', '', 'g'), '')
+        is_vendor_found and {{ phone_differs('procore_phone', 'acumatica_phone') }}
             as is_phone_different,
         is_vendor_found
             and (
-                nullif(trim(procore_address_line1), '')
-                is distinct from nullif(trim(acumatica_address_line1), '')
-                or nullif(trim(procore_city), '') is distinct from nullif(trim(acumatica_city), '')
+                {{ text_differs('procore_address_line1', 'acumatica_address_line1') }}
+                or {{ text_differs('procore_city', 'acumatica_city') }}
             ) as is_address_different
     from joined
 )

@@ -53,13 +53,9 @@ joined as (
 compared as (
     select
         *,
-        is_vendor_found
-            and nullif(trim(procore_name), '') is distinct from nullif(trim(netsuite_name), '')
+        is_vendor_found and {{ text_differs('procore_name', 'netsuite_name') }}
             as is_name_different,
-        is_vendor_found
-            and nullif(regexp_replace(coalesce(procore_phone, ''), '[^0-9]', '', 'g'), '')
-            is distinct from
-            nullif(regexp_replace(coalesce(netsuite_phone, ''), '[^0-9]', '', 'g'), '')
+        is_vendor_found and {{ phone_differs('procore_phone', 'netsuite_phone') }}
             as is_phone_different
     from joined
 )

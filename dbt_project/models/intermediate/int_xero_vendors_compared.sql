@@ -53,22 +53,17 @@ joined as (
 compared as (
     select
         *,
-        is_vendor_found
-            and nullif(trim(procore_name), '') is distinct from nullif(trim(xero_name), '')
+        is_vendor_found and {{ text_differs('procore_name', 'xero_name') }}
             as is_name_different,
         -- XE-6: Xero holds at most 41 characters of a longer Procore name
         length(trim(procore_name)) > 41
             and trim(xero_name) = trim(left(trim(procore_name), 41)) as is_name_cut_short,
-        is_vendor_found
-            and nullif(regexp_replace(coalesce(procore_phone, ''), '[^0-9]', '', 'g'), '')
-            is distinct from
-            nullif(regexp_replace(coalesce(xero_phone, ''), '[^0-9]', '', 'g'), '')
+        is_vendor_found and {{ phone_differs('procore_phone', 'xero_phone') }}
             as is_phone_different,
         is_vendor_found
             and (
-                nullif(trim(procore_address_line1), '')
-                is distinct from nullif(trim(xero_address_line1), '')
-                or nullif(trim(procore_city), '') is distinct from nullif(trim(xero_city), '')
+                {{ text_differs('procore_address_line1', 'xero_address_line1') }}
+                or {{ text_differs('procore_city', 'xero_city') }}
             ) as is_address_different,
         case
             when xero_updated_at > procore_updated_at then 'flows_to_procore'
