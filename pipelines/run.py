@@ -137,23 +137,32 @@ def _dbt_target(settings: Settings) -> Path:
 
 
 def dbt_build(settings: Settings, log: Callable[[str], None], select: str | None = None,
-              quiet: bool = False) -> None:
+              quiet: bool = False, unit_tests: bool = False) -> None:
     """``dbt build`` in its own process: dbt-duckdb keeps its DuckDB handle open for the life of
-    the process, which would lock the file against the publisher and the next run."""
+    the process, which would lock the file against the publisher and the next run.
+
+    A run leaves dbt's unit tests out: they check the models' logic on fixed inputs, not the
+    data, so they belong to the test suite (``unit_tests=True`` runs only them, with
+    ``dbt test``) and would otherwise take over half of every build. Data tests, the
+    conservation check among them, always run and fail the build."""
     target = _dbt_target(settings)
     env = {**os.environ, "COSTBRIDGE_WAREHOUSE": str(settings.warehouse.resolve()),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
-    args = [str(dbt), "build", "--project-dir", str(DBT_PROJECT),
+    command = "test" if unit_tests else "build"
+    args = [str(dbt), command, "--project-dir", str(DBT_PROJECT),
             "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target),
             "--log-path", str(target / "logs")]
-    if select:
-        args += ["--select", select]
-    log("dbt build …")
+    if unit_tests:
+        args += ["--select", f"test_type:unit,{select}" if select else "test_type:unit"]
+    else:
+        args += [*(["--select", select] if select else []),
+                 "--exclude-resource-type", "unit_test"]
+    log(f"dbt {command} …")
     result = subprocess.run(args, env=env, capture_output=quiet, text=True)
     if result.returncode != 0:
         detail = (result.stdout or "")[-3000:] if quiet else "see the failures above"
-        raise RunFailed(f"dbt build failed; nothing was published. {detail}")
+        raise RunFailed(f"dbt {command} failed; nothing was published. {detail}")
 
 
 def run(settings: Settings, log: Callable[[str], None] = print, full_refresh: bool = False,
