@@ -142,6 +142,9 @@ def _chart(report: Report, data: pl.DataFrame) -> None:
     category, value = report.column(chart.category), report.column(chart.value)
     # Vega-Lite plots floats; the chart is only a picture, the exact figures are the totals.
     data = _display(data).with_columns(pl.col(chart.value).cast(pl.Float64))
+    if chart.parts:  # one bar per part column: label it with the column's title
+        data = data.with_columns(pl.col(chart.category).replace(
+            {p: report.column(p).title for p in chart.parts}))
     encoding: dict[str, Any] = {
         "x": alt.X(f"{chart.value}:Q", title=value.title, axis=alt.Axis(format="$,.0f")),
         "y": alt.Y(f"{chart.category}:N", title=category.title, sort="-x",

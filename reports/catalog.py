@@ -41,6 +41,9 @@ class Chart:
     category: str  # column on the x axis (grouped)
     value: str  # money column summed per category
     color: str | None = None
+    # Money columns that are parts of ``value`` (R-5's causes): one bar per part, named by
+    # its column, instead of one per ``category`` value (a list of causes reads poorly).
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,11 @@ BUDGET_VIEW = Report(
     choice="cost_type",
 )
 
+# R-5's parts of the difference (they and "unexplained" add up to it).
+_CAUSE_COLUMNS = ("credit_notes_not_in_jtd", "commitment_invoiced_not_direct_cost",
+                  "pending_import", "deleted_or_voided_after_sync", "changed_after_sync",
+                  "unexplained")
+
 JOB_COST_ACCURACY = Report(
     name="job-cost-accuracy",
     table="rpt_job_cost_accuracy",
@@ -191,9 +199,8 @@ JOB_COST_ACCURACY = Report(
              _c("is_finding", "Finding", "bool")),
     order_by="connection_id, project_number, project_id, wbs_code",
     totals=("erp_job_to_date_costs", "erp_reported_actual", "synced_direct_costs", "difference",
-            "credit_notes_not_in_jtd", "commitment_invoiced_not_direct_cost", "pending_import",
-            "deleted_or_voided_after_sync", "changed_after_sync", "unexplained"),
-    chart=Chart("causes", "difference", "erp"),
+            *_CAUSE_COLUMNS),
+    chart=Chart("causes", "difference", "erp", parts=_CAUSE_COLUMNS),
     choice="causes",
 )
 
@@ -348,6 +355,8 @@ def chart_data(con: duckdb.DuckDBPyConnection, report: Report, connection: str |
     if chart is None:
         return pl.DataFrame()
     groups = [chart.category] + ([chart.color] if chart.color else [])
+    if chart.parts:
+        return _parts_chart_data(con, report, chart, connection, project, choice)
     keys = ", ".join(f"coalesce(cast({g} as varchar), '(none)') as {g}" for g in groups)
     return query(
         con,
@@ -356,6 +365,29 @@ def chart_data(con: duckdb.DuckDBPyConnection, report: Report, connection: str |
                coalesce(sum({chart.value}), cast(0 as decimal(18, 2))) as {chart.value}
         from ({_rows_sql(con, report, choice)})
         group by all
+        order by {", ".join(groups)}
+        """,
+        _params(report, connection, project, choice),
+    )
+
+
+def _parts_chart_data(con: duckdb.DuckDBPyConnection, report: Report, chart: Chart,
+                      connection: str | None, project: str | int | None,
+                      choice: str | None) -> pl.DataFrame:
+    """One row per non-zero part (and colour): its column name as the category, the rows
+    where it is not zero, and its sum (exact)."""
+    color = (f", coalesce(cast({chart.color} as varchar), '(none)') as {chart.color}"
+             if chart.color else "")
+    per_part = " union all ".join(
+        f"select '{p}' as {chart.category}{color}, count(*) filter (where {p} <> 0) as rows, "
+        f"coalesce(sum({p}), cast(0 as decimal(18, 2))) as {chart.value} from shown group by all"
+        for p in chart.parts)
+    groups = [chart.category] + ([chart.color] if chart.color else [])
+    return query(
+        con,
+        f"""
+        with shown as ({_rows_sql(con, report, choice)})
+        select * from ({per_part}) where {chart.value} <> 0
         order by {", ".join(groups)}
         """,
         _params(report, connection, project, choice),
