@@ -327,7 +327,7 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
             "retainage_item": RETAINAGE_ITEM, "tracking_category": "Job",
             "cost_code_tiers": 1 if i in spec.single_tier else 2,
         })
-        sub = _generate_connection(rng, spec, conns[-1], i)
+        sub = _generate_connection(rng, spec, conns[-1], i, seed)
         for k, v in sub.items():
             parts.setdefault(k, []).append(v)
     w = World(seed=seed, size=size)
@@ -337,7 +337,8 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
     return w
 
 
-def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: int) -> dict:
+def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: int,
+                         seed: int = 0) -> dict:
     cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
     single_tier = conn["cost_code_tiers"] == 1
     base = (ci + 1) * 1_000_000
@@ -428,8 +429,93 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     out["erp_payments"] = _payments(rng, conn, ns_base, txns)
     out["procore_users"] = _procore_users(cid, company, base)
     dc, dcl = _procore_direct_costs(cid, erp, base, txns, lines)
+    # Its own rng, so the draws above (and every later connection's) stay as they were.
+    out["erp_txns"], out["erp_lines"], dc, dcl = _draw_findings(
+        np.random.default_rng([seed, 104_729, ci]), txns, lines, out["erp_payments"], dc, dcl)
     out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
     return out
+
+
+DRAWN_AMOUNT_DELTA = 25_000  # cents added to each line of the bill edited after the import
+
+
+def _draw_findings(rng, txns, lines, pays, dc, dcl):
+    """A few deliberate discrepancies between Procore and the ERP after Procore's last import
+    (C-7), one of each per connection, recorded as ``drawn_finding`` on the ERP transaction
+    and on the direct cost Procore holds for it (none for ``erp_only``: Procore lacks it):
+
+    - ``amount_differs``: a partly paid bill's lines edited in the ERP (+DRAWN_AMOUNT_DELTA
+      each); Procore keeps the old amounts.
+    - ``date_differs``: a paid bill's date edited in the ERP; Procore keeps the old date.
+    - ``vendor_differs``: Procore holds a paid bill under the vendor's former name.
+    - ``erp_only``: a paid bill, unchanged since before the import, the import skipped.
+    - ``voided_after_sync``: an unpaid bill voided in the ERP; Procore keeps it.
+
+    Only plain bills (not subcontractor invoices) that Procore holds live, unchanged since
+    its import, are picked: they name a vendor, and the paid ones are never picked by
+    ``advance()``, which voids unpaid bills, edits and deletes spend money and deletes the
+    connection's first direct cost by hand (so that one is left out here)."""
+    no_finding = pl.lit(None, pl.String)
+    if dc.height == 0:  # NS-5: nothing syncs, nothing to differ
+        return (txns.with_columns(drawn_finding=no_finding), lines,
+                dc.with_columns(drawn_finding=no_finding), dcl)
+    info = txns.select("txn_id", "contact_id", "updated_at")
+    cand = dc.slice(1).join(info, on="txn_id").filter(
+        (pl.col("txn_kind") == "bill") & (pl.col("status") != "DELETED")
+        & pl.col("contact_id").is_not_null() & (pl.col("updated_at") <= pl.col("synced_at")))
+    paid = pays.filter(pl.col("status") == "AUTHORISED")
+    partial = paid.filter(pl.col("is_partial"))["txn_id"].implode()
+    paid_ids = pays["txn_id"].implode()
+    order = rng.permutation(cand.height)
+    cand = cand[order.tolist()] if cand.height else cand
+    picks: dict[str, str] = {}
+    pools = (("amount_differs", pl.col("txn_id").is_in(partial)),
+             ("date_differs", pl.col("txn_id").is_in(paid_ids)),
+             ("vendor_differs", pl.col("txn_id").is_in(paid_ids)),
+             ("erp_only", pl.col("txn_id").is_in(paid_ids)),
+             ("voided_after_sync", ~pl.col("txn_id").is_in(paid_ids)
+              & (pl.col("status") == "AUTHORISED")))
+    for finding, pool in pools:
+        taken = pl.Series(list(picks), dtype=pl.String).implode()
+        left = cand.filter(pool & ~pl.col("txn_id").is_in(taken))
+        if left.height:
+            picks[left["txn_id"][0]] = finding
+    drawn = pl.col("txn_id").replace_strict(picks, default=None, return_dtype=pl.String)
+    # ERP edits land after the import and before the world's clock.
+    edited_at = [PROCORE_LAST_SYNC + timedelta(days=int(d), hours=int(h))
+                 for d, h in zip(rng.integers(1, 14, 3), rng.integers(0, 24, 3), strict=True)]
+    stamp = (pl.when(drawn == "amount_differs").then(pl.lit(edited_at[0]))
+             .when(drawn == "date_differs").then(pl.lit(edited_at[1]))
+             .when(drawn == "voided_after_sync").then(pl.lit(edited_at[2])))
+    bumped = drawn == "amount_differs"
+    n_lines = lines.filter(bumped).height
+    voided = drawn == "voided_after_sync"
+    txns = txns.with_columns(
+        drawn_finding=drawn,
+        txn_date=pl.when(drawn == "date_differs").then(pl.col("txn_date") + timedelta(days=3))
+        .otherwise(pl.col("txn_date")),
+        total=pl.when(bumped).then(pl.col("total") + DRAWN_AMOUNT_DELTA * n_lines)
+        .otherwise(pl.col("total")),
+        status=pl.when(voided).then(pl.lit("VOIDED")).otherwise(pl.col("status")),
+        is_status_ok=pl.when(voided).then(False).otherwise(pl.col("is_status_ok")),
+        updated_at=pl.coalesce(stamp, pl.col("updated_at")),
+    )
+    # Every line of the edited bill grows, as advance() edits spend money.
+    lines = lines.with_columns(
+        line_amount=pl.when(bumped).then(pl.col("line_amount") + DRAWN_AMOUNT_DELTA)
+        .otherwise(pl.col("line_amount")),
+        unit_amount=pl.when(bumped).then(pl.col("line_amount") + DRAWN_AMOUNT_DELTA)
+        .otherwise(pl.col("unit_amount")),
+        quantity=pl.when(bumped).then(pl.lit(1.0)).otherwise(pl.col("quantity")),
+    )
+    skipped = dc.filter(drawn == "erp_only")["direct_cost_id"].implode()
+    dc = dc.with_columns(
+        drawn_finding=drawn,
+        contact_name=pl.when(drawn == "vendor_differs")
+        .then(pl.col("contact_name") + " Trading")  # the vendor's former name
+        .otherwise(pl.col("contact_name")),
+    ).filter(~pl.col("direct_cost_id").is_in(skipped))
+    return txns, lines, dc, dcl.filter(~pl.col("direct_cost_id").is_in(skipped))
 
 
 # Procore users per company: (ERP Integrations level, Can Push to Accounting, active). Only

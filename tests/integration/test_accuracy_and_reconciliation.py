@@ -2,7 +2,9 @@
 world through the real sandbox, dlt, DuckDB, dbt and a published snapshot, compared with what
 the world generator drew: Procore's direct costs as of its last import (C-7, with the ERP
 records since deleted), the vendors it edited on either side (NS-10, AC-1), the payments it
-deleted (XE-10), the project it never linked (C-4); then after ``world.advance()`` and an
+deleted (XE-10), the project it never linked (C-4), the discrepancies it drew after the
+import (``drawn_finding``: an amount and a date edited, a vendor's former name, a bill the
+import skipped, a bill voided); then after ``world.advance()`` and an
 incremental run, the bills it voided, the check it deleted, the spend money it edited and the
 direct cost deleted in Procore by hand. Expected values come from the world's frames only."""
 
@@ -15,7 +17,14 @@ import polars as pl
 
 from pipelines.run import run
 from pipelines.sandbox.acumatica_tables import guid
-from pipelines.sandbox.world import CI_KINDS, JTD_KINDS, PROCORE_LAST_SYNC, World, cents
+from pipelines.sandbox.world import (
+    CI_KINDS,
+    DRAWN_AMOUNT_DELTA,
+    JTD_KINDS,
+    PROCORE_LAST_SYNC,
+    World,
+    cents,
+)
 from tests.integration.common import snapshot_frame
 
 # The world's Procore direct costs were all written by its last import, two hours before
@@ -89,6 +98,42 @@ def removed_in_erp(world: World, status: str) -> dict[tuple[str, str], Decimal]:
     lines = procore_lines(world).filter(pl.col("status") == status)
     return {(c, t): cents(a) for c, t, a in lines.group_by("connection_id", "erp_txn").agg(
         pl.col("amount").sum()).iter_rows()}
+
+
+DIRECT_COST_FINDINGS = ("erp_only", "procore_only", "voided_after_sync", "amount_differs",
+                        "date_differs", "vendor_differs")
+
+
+def drawn_findings(world: World) -> dict[tuple[str, str, str], Decimal]:
+    """The discrepancies the world drew after Procore's last import (``drawn_finding``), by
+    (connection, finding, ERP transaction id), with the money at stake: the ERP's direct cost
+    amount less Procore's (amount_differs), the ERP's (erp_only), else Procore's."""
+    drawn = world.t["erp_txns"].filter(pl.col("drawn_finding").is_not_null()).select(
+        "txn_id", "drawn_finding")
+    erp = erp_lines(world)
+    erp_amount = dict(erp.filter(pl.col("is_direct_cost")).group_by("txn_id").agg(
+        pl.col("signed_amount").sum()).iter_rows())
+    procore_amount = dict(procore_lines(world).group_by("txn_id").agg(
+        pl.col("amount").sum()).iter_rows())
+    ids = {t: (c, e) for t, c, e in erp.select("txn_id", "connection_id", "erp_txn").unique()
+           .iter_rows()}
+    out = {}
+    for txn, finding in drawn.iter_rows():
+        c, erp_txn = ids[txn]
+        if finding == "amount_differs":
+            cents_at_stake = erp_amount[txn] - procore_amount[txn]
+        elif finding == "erp_only":
+            cents_at_stake = erp_amount[txn]
+        else:
+            cents_at_stake = procore_amount[txn]
+        out[(c, finding, erp_txn)] = cents(cents_at_stake)
+    return out
+
+
+def direct_cost_findings(frame: pl.DataFrame) -> dict[tuple[str, str, str], Decimal]:
+    return {(r["connection_id"], r["finding"], r["erp_id"]): r["amount"]
+            for r in frame.filter(pl.col("finding").is_in(DIRECT_COST_FINDINGS))
+            .iter_rows(named=True)}
 
 
 def findings_by_erp_id(frame: pl.DataFrame, finding: str) -> dict[tuple[str, str], Decimal]:
@@ -204,13 +249,28 @@ def test_c_4_unlinked_projects_are_suggested_their_erp_project(env):
     assert set(overhead["severity"]) == {"info"}
 
 
-def test_c_7_a_fresh_world_has_no_other_direct_cost_findings(env):
-    """Before anything changes, Procore holds what the ERP held at its last import: no void,
-    no missing or extra record, no amount, date or vendor that differs (C-7)."""
-    _, _, settings, _ = env
-    got = set(findings(settings)["finding"])
-    assert got == {"deleted_after_sync", "payment_deleted_after_import", "vendor_drift",
-                   "project_unlinked"}
+def test_c_7_a_fresh_world_shows_exactly_the_discrepancies_it_drew(env):
+    """C-7: on each connection with synced direct costs the world drew, after Procore's last
+    import, one bill edited in amount and one in date, one Procore holds under the vendor's
+    former name, one the import skipped and one voided; those are the only direct cost
+    findings, each with its money, and nothing is in Procore alone."""
+    world, _, settings, _ = env
+    got = findings(settings)
+    expected = drawn_findings(world)
+    per_connection = {(c, f) for c, f, _ in expected}
+    synced = set(world.t["procore_direct_costs"]["connection_id"])
+    assert per_connection == {(c, f) for c in synced for f in DIRECT_COST_FINDINGS
+                              if f != "procore_only"}
+    assert direct_cost_findings(got) == expected
+    # the edited bill: each of its lines Procore holds grew by DRAWN_AMOUNT_DELTA in the ERP
+    held = procore_lines(world).group_by("connection_id", "erp_txn").len()
+    for c, t, n in held.iter_rows():
+        if (c, "amount_differs", t) in expected:
+            assert expected[(c, "amount_differs", t)] == cents(DRAWN_AMOUNT_DELTA * n)
+    assert set(got["finding"]) == {
+        "deleted_after_sync", "payment_deleted_after_import", "vendor_drift",
+        "project_unlinked", *(f for f in DIRECT_COST_FINDINGS if f != "procore_only")}
+    assert findings_by_erp_id(got, "voided_after_sync") == removed_in_erp(world, "VOIDED")
 
 
 def test_r_5_synced_direct_costs_per_budget_line_are_procores_lines(env):
@@ -233,12 +293,22 @@ def test_r_5_synced_direct_costs_per_budget_line_are_procores_lines(env):
 def test_r_5_xe_12_ns_16_c_7_causes_equal_the_world_per_connection(env):
     """R-5: per connection, the difference and each of its parts as the world explains them:
     Xero credit notes in Procore, not in JTD (XE-12); subcontractor invoices commitment
-    invoiced (NS-16, XE-12); ERP costs made after the last import; records deleted after
-    their sync (C-7, NS-18). Nothing is unexplained or changed in a fresh world."""
+    invoiced (NS-16, XE-12); ERP costs made after the last import; records deleted or voided
+    after their sync (C-7, NS-18); the bill the world edited after the import (changed) and
+    the one the import skipped (unexplained, C-7's erp_only), and nothing else."""
     world, _, settings, _ = env
     expected, got = expected_causes(world), report_causes(settings)
     assert got == expected
-    assert all(v["unexplained"] == v["changed_after_sync"] == 0 for v in got.values())
+    drawn = drawn_findings(world)
+    for cid, parts in got.items():
+        # every synced line of the edited bill grew by DRAWN_AMOUNT_DELTA in the ERP
+        assert parts["changed_after_sync"] == -sum(
+            a for (c, f, _), a in drawn.items() if c == cid and f == "amount_differs")
+        assert parts["unexplained"] == -sum(
+            a for (c, f, _), a in drawn.items() if c == cid and f == "erp_only")
+    assert all(got[c]["changed_after_sync"] < 0 and got[c]["unexplained"] < 0
+               for c in set(world.t["procore_direct_costs"]["connection_id"]))
+    assert got["netsuite-2"]["changed_after_sync"] == got["netsuite-2"]["unexplained"] == 0
     assert got["xero-1"]["credit_notes_not_in_jtd"] < 0
     assert got["netsuite-1"]["commitment_invoiced_not_direct_cost"] < 0  # NS-16
     assert got["xero-1"]["commitment_invoiced_not_direct_cost"] == 0  # XE-13
@@ -280,6 +350,7 @@ def test_c_7_xe_10_r_5_after_advance_new_voids_deletions_and_edits_are_findings(
     its ERP bill erp_only (or pending if the ERP changed it since the import); R-5's parts
     move with them."""
     world, _, settings, _ = env
+    drawn = drawn_findings(world)  # before advance(), which never touches the drawn bills
     changed = world.advance()
     run(settings, log=lambda m: None)
     got = findings(settings)
@@ -299,7 +370,12 @@ def test_c_7_xe_10_r_5_after_advance_new_voids_deletions_and_edits_are_findings(
         + changed["acumatica_spend_changed"]))
     expected = {(c, t): Decimal(100) * n for c, t, n in bumped.group_by(
         "connection_id", "erp_txn").len().iter_rows()}
-    assert expected and findings_by_erp_id(got, "amount_differs") == expected
+    assert expected
+    expected |= {(c, t): a for (c, f, t), a in drawn.items() if f == "amount_differs"}
+    assert findings_by_erp_id(got, "amount_differs") == expected
+    for finding in ("date_differs", "vendor_differs"):
+        assert findings_by_erp_id(got, finding) == {
+            (c, t): a for (c, f, t), a in drawn.items() if f == finding}
 
     assert {r[0] for r in of(got, "payment_deleted_after_import").select("erp_id").iter_rows()} \
         == {p for p, _ in _deleted_imported_payments(world)}
@@ -311,7 +387,9 @@ def test_c_7_xe_10_r_5_after_advance_new_voids_deletions_and_edits_are_findings(
         & (pl.col("updated_at") <= LAST_IMPORT))
     expected_only = {(c, t): cents(a) for c, t, a in missing.group_by(
         "connection_id", "erp_txn").agg(pl.col("signed_amount").sum()).iter_rows()}
-    assert expected_only and findings_by_erp_id(got, "erp_only") == expected_only
+    assert expected_only
+    expected_only |= {(c, t): a for (c, f, t), a in drawn.items() if f == "erp_only"}
+    assert findings_by_erp_id(got, "erp_only") == expected_only
     assert not of(got, "procore_only").height
 
     causes = report_causes(settings)
@@ -320,7 +398,8 @@ def test_c_7_xe_10_r_5_after_advance_new_voids_deletions_and_edits_are_findings(
                      ("acumatica", "acumatica_spend_changed")):
         cid = world.connections(erp)["connection_id"][0]
         n = bumped.filter(pl.col("txn_id").is_in(changed[key])).height
-        assert causes[cid]["changed_after_sync"] == Decimal(-100) * n
+        edited = sum(a for (c, f, _), a in drawn.items() if c == cid and f == "amount_differs")
+        assert causes[cid]["changed_after_sync"] == Decimal(-100) * n - edited
     rpt = accuracy(settings)
     parts = sum(rpt[c] for c in CAUSES)
     assert (parts == rpt["difference"]).all()  # the dbt test, read back from the snapshot
