@@ -10,3 +10,13 @@
     nullif(regexp_replace(coalesce({{ a }}, ''), '[^0-9]', '', 'g'), '')
     is distinct from nullif(regexp_replace(coalesce({{ b }}, ''), '[^0-9]', '', 'g'), '')
 {%- endmacro %}
+
+{% macro linked_procore_vendors(erp) -%}
+    {#- the Procore vendors of this ERP's connections that are linked to an ERP vendor -#}
+    select vendors.*
+    from {{ ref('stg_procore__vendors') }} as vendors
+    inner join {{ ref('stg_ops__connections') }} as connections
+        on connections.connection_id = vendors.connection_id
+    where connections.erp = '{{ erp }}'
+        and vendors.erp_vendor_ref is not null
+{%- endmacro %}

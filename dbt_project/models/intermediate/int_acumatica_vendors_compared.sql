@@ -12,16 +12,8 @@
 -- Procore-side change (the import that stamped it would have made them equal).
 -- Compared: names and address line and city trimmed (a blank is no value); phones by their
 -- digits only, since the two systems format them differently.
-with connections as (
-    select connection_id from {{ ref('stg_ops__connections') }} where erp = 'acumatica'
-),
-
-procore_vendors as (
-    select vendors.*
-    from {{ ref('stg_procore__vendors') }} as vendors
-    inner join connections
-        on connections.connection_id = vendors.connection_id
-    where vendors.erp_vendor_ref is not null
+with procore_vendors as (
+    {{ linked_procore_vendors('acumatica') }}
 ),
 
 erp_vendors as (

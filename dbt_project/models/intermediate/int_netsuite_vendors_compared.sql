@@ -10,16 +10,8 @@
 -- stamps the Procore vendor; a tie counts as a Procore-side change). The NetSuite extract
 -- has no vendor address, so only name and phone are compared: names trimmed (a person
 -- vendor, with no company name, by its entity id), phones by their digits.
-with connections as (
-    select connection_id from {{ ref('stg_ops__connections') }} where erp = 'netsuite'
-),
-
-procore_vendors as (
-    select vendors.*
-    from {{ ref('stg_procore__vendors') }} as vendors
-    inner join connections
-        on connections.connection_id = vendors.connection_id
-    where vendors.erp_vendor_ref is not null
+with procore_vendors as (
+    {{ linked_procore_vendors('netsuite') }}
 ),
 
 erp_vendors as (

@@ -12,16 +12,8 @@
 --                      longer than Xero's 41 characters that Xero holds cut short
 -- The direction compares Xero's UpdatedDateUTC with Procore's updated_at (a tie counts as a
 -- Procore-side change). Names, address line and city trimmed; phones by their digits.
-with connections as (
-    select connection_id from {{ ref('stg_ops__connections') }} where erp = 'xero'
-),
-
-procore_vendors as (
-    select vendors.*
-    from {{ ref('stg_procore__vendors') }} as vendors
-    inner join connections
-        on connections.connection_id = vendors.connection_id
-    where vendors.erp_vendor_ref is not null
+with procore_vendors as (
+    {{ linked_procore_vendors('xero') }}
 ),
 
 erp_vendors as (
