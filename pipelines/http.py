@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -93,10 +94,21 @@ class ApiClient:
         return self._request("POST", path, resource, params, headers, json_body,
                              attempts, give_up)
 
+    def write(self, method: str, path: str, resource: str, body: Any = None,
+              params: dict | None = None, headers: dict[str, str] | None = None,
+              attempts: int | None = None) -> tuple[Any, requests.Response]:
+        """PUT/POST/PATCH a body whose Decimals go on the wire as exact JSON numbers. Retried
+        like a GET: only for calls made safe to repeat by the API's idempotency mechanism
+        (Xero ``Idempotency-Key``, NetSuite ``eid:`` upsert, Acumatica ``If-None-Match``)."""
+        return self._request(method, path, resource, params,
+                             {"Content-Type": "application/json", **(headers or {})},
+                             attempts=attempts, data=dumps_exact(body))
+
     def _request(self, method: str, path: str, resource: str, params: dict | None,
                  headers: dict[str, str] | None, json_body: Any = None,
                  attempts: int | None = None,
                  give_up: Callable[[requests.Response], bool] | None = None,
+                 data: str | None = None,
                  ) -> tuple[Any, requests.Response]:
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         max_attempts = min(attempts or self.max_attempts, self.max_attempts)
@@ -104,7 +116,8 @@ class ApiClient:
             self.stats.add("calls", self.system, resource)
             try:
                 resp = self.session.request(method, url, params=params, headers=headers,
-                                            json=json_body, timeout=self.timeout)
+                                            json=json_body, data=data,
+                                            timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
@@ -152,3 +165,16 @@ def _server_delay(resp: requests.Response, default: float, cap: float) -> float:
     if resp.status_code == 429 and reset and reset.strip().isdigit():
         return min(cap, max(0.0, float(reset) - time.time()))
     return default
+
+
+_DECIMAL_MARK = re.compile(r'"\\u0000dec:(-?[0-9.Ee+-]+)\\u0000"')
+
+
+def dumps_exact(body: Any) -> str:
+    """JSON text with every Decimal written as the exact number it holds (``1234.50``), never
+    through a float."""
+    def mark(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return f"\x00dec:{value}\x00"
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return _DECIMAL_MARK.sub(r"\1", json.dumps(body, default=mark))
