@@ -51,6 +51,13 @@ class Settings:
     page_size: int = 1000
     lag_seconds: int = 300
     source: Path | None = field(default=None, compare=False)
+    ops_store: Path | None = None  # the SQLite ops store (docs/exports.md §7)
+    users_file: Path | None = None  # users.toml: sign-in users and roles (docs/exports.md §9)
+
+    @property
+    def ops_store_path(self) -> Path:
+        """The ops store: as configured, else ``ops.sqlite`` beside the warehouse."""
+        return self.ops_store or self.warehouse.parent / "ops.sqlite"
 
     def active(self, erp: str | None = None) -> list[Connection]:
         return [c for c in self.connections
@@ -70,7 +77,7 @@ def _get(table: dict, key: str, kind: type, where: str, default: Any = ...) -> A
 
 KNOWN = {
     "": {"warehouse", "procore", "extract", "connections"},
-    "warehouse": {"path", "published", "keep_snapshots"},
+    "warehouse": {"path", "published", "keep_snapshots", "ops_store", "users_file"},
     "procore": {"base_url"},
     "extract": {"page_size", "lag_seconds"},
     "connections": {"id", "erp", "procore_company_id", "company_name", "erp_base_url",
@@ -144,7 +151,14 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
                            "extract.page_size"),
         lag_seconds=_between(_get(extract, "lag_seconds", int, "extract", 300), 0, 86_400,
                              "extract.lag_seconds"),
+        ops_store=_path(wh, "ops_store", base),
+        users_file=_path(wh, "users_file", base),
     )
+
+
+def _path(table: dict, key: str, base: Path) -> Path | None:
+    value = _get(table, key, str, "warehouse", None)
+    return None if value is None else base / value
 
 
 def _tenant_id(c: dict, erp: str, where: str) -> str:

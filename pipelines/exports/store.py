@@ -164,6 +164,25 @@ _MIGRATIONS: tuple[str, ...] = (
         updated_at   TEXT NOT NULL
     );
     """,
+    # 2: sending for acceptance and retrieval (C-3), by a tool admin (C-2); append-only.
+    """
+    CREATE TABLE item_events (
+        event_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        connection_id TEXT NOT NULL,
+        item_type     TEXT NOT NULL,
+        item_key      TEXT NOT NULL,
+        payload_hash  TEXT NOT NULL,
+        event         TEXT NOT NULL CHECK (event IN ('send', 'retrieve')),
+        actor         TEXT NOT NULL,
+        at            TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX item_events_item ON item_events (connection_id, item_type, item_key, event_id);
+    CREATE TRIGGER item_events_no_update BEFORE UPDATE ON item_events
+        BEGIN SELECT RAISE(ABORT, 'item events are append-only (C-3)'); END;
+    CREATE TRIGGER item_events_no_delete BEFORE DELETE ON item_events
+        BEGIN SELECT RAISE(ABORT, 'item events are append-only (C-3)'); END;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -210,6 +229,14 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": (
             "attempt_id", "outbox_id", "attempt_no", "started_at", "finished_at", "outcome",
             "erp_id", "error", "http_status", "updated_at",
+        ),
+    },
+    "item_events": {
+        "primary_key": ("event_id",),
+        "cursor": "updated_at",
+        "columns": (
+            "event_id", "connection_id", "item_type", "item_key", "payload_hash", "event",
+            "actor", "at", "updated_at",
         ),
     },
     "runs": {
@@ -365,6 +392,18 @@ class OutboxRow:
     last_error: str | None
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True)
+class ItemEvent:
+    event_id: int
+    connection_id: str
+    item_type: str
+    item_key: str
+    payload_hash: str
+    event: str
+    actor: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -615,13 +654,7 @@ class OpsStore:
 
     def is_tool_admin(self, login: str, connection_id: str, tool: str) -> bool:
         with self._read() as con:
-            row = con.execute(
-                "SELECT u.active, t.is_admin FROM users u LEFT JOIN user_tool_admin t"
-                " ON t.user_id = u.user_id AND t.connection_id = ? AND t.tool = ?"
-                " WHERE u.login = ?",
-                (connection_id, tool, login),
-            ).fetchone()
-        return row is not None and bool(row["active"]) and bool(row["is_admin"])
+            return _tool_admin(con, login, connection_id, tool)
 
     def require_tool_admin(self, login: str, connection_id: str, tool: str) -> None:
         if not self.is_tool_admin(login, connection_id, tool):
@@ -708,12 +741,13 @@ class OpsStore:
         connection_id: str,
         item_type: str,
         item_key: str,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any] | str,
     ) -> OutboxRow:
         """Record the intent to send this exact payload, before any call. Idempotent: the same
         item and payload give the same row (and idempotency key), never a second one. Refused
-        unless the payload's latest decision is an accept (C-3)."""
-        text = canonical_json(payload)
+        unless the payload's latest decision is an accept (C-3). A ``str`` payload is a document
+        as the warehouse published it: stored and hashed byte for byte (its ``payload_hash``)."""
+        text = payload if isinstance(payload, str) else canonical_json(payload)
         hash_ = hashlib.sha256(text.encode("utf-8")).hexdigest()
         key = idempotency_key(connection_id, item_type, item_key, hash_)
         now = self.now()
@@ -742,6 +776,52 @@ class OpsStore:
                 "SELECT * FROM outbox WHERE outbox_id = ?", (cur.lastrowid,)
             ).fetchone()
             return _outbox(row)
+
+    def outbox_rows(self, connection_id: str, item_type: str, item_key: str) -> list[OutboxRow]:
+        """The item's outbox rows, oldest first (one per payload version accepted)."""
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT * FROM outbox WHERE connection_id = ? AND item_type = ? AND item_key = ?"
+                " ORDER BY outbox_id",
+                (connection_id, item_type, item_key),
+            ).fetchall()
+        return [_outbox(r) for r in rows]
+
+    # -- sending for acceptance and retrieval (C-3) ---------------------------------------------
+
+    def record_event(
+        self, login: str, connection_id: str, item_type: str, item_key: str,
+        payload_hash_: str, event: str, tool: str,
+    ) -> ItemEvent:
+        """Append a ``send`` (for acceptance) or ``retrieve`` event; the actor needs Admin on the
+        tool that owns the item (C-2). Whether the item's state allows it is the caller's rule."""
+        if event not in ("send", "retrieve"):
+            raise OpsStoreError(f"event must be send or retrieve: {event!r}")
+        now = self.now()
+        with self.transaction() as con:
+            if not _tool_admin(con, login, connection_id, tool):
+                raise PermissionDenied(
+                    f"{login!r} is not Admin on the {tool} tool of connection "
+                    f"{connection_id!r}: sending an item to the ERP queue, or retrieving it, "
+                    "needs Admin on the tool that owns it (C-2)"
+                )
+            cur = con.execute(
+                "INSERT INTO item_events (connection_id, item_type, item_key, payload_hash,"
+                " event, actor, at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (connection_id, item_type, item_key, payload_hash_, event, login, now, now),
+            )
+        return ItemEvent(cur.lastrowid, connection_id, item_type, item_key, payload_hash_,
+                         event, login, now)
+
+    def events(self, connection_id: str, item_type: str, item_key: str) -> list[ItemEvent]:
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT * FROM item_events WHERE connection_id = ? AND item_type = ?"
+                " AND item_key = ? ORDER BY event_id",
+                (connection_id, item_type, item_key),
+            ).fetchall()
+        return [ItemEvent(r["event_id"], r["connection_id"], r["item_type"], r["item_key"],
+                          r["payload_hash"], r["event"], r["actor"], r["at"]) for r in rows]
 
     def get_outbox(self, outbox_id: int) -> OutboxRow:
         with self._read() as con:
@@ -940,6 +1020,16 @@ def _is_approver(con: sqlite3.Connection, login: str, connection_id: str) -> boo
         and row["erp_level"] in APPROVER_LEVELS
         and bool(row["can_push_to_accounting"])
     )
+
+
+def _tool_admin(con: sqlite3.Connection, login: str, connection_id: str, tool: str) -> bool:
+    row = con.execute(
+        "SELECT u.active, t.is_admin FROM users u LEFT JOIN user_tool_admin t"
+        " ON t.user_id = u.user_id AND t.connection_id = ? AND t.tool = ?"
+        " WHERE u.login = ?",
+        (connection_id, tool, login),
+    ).fetchone()
+    return row is not None and bool(row["active"]) and bool(row["is_admin"])
 
 
 def _require_approver(con: sqlite3.Connection, login: str, connection_id: str) -> None:

@@ -53,12 +53,12 @@ def test_wal_mode_and_schema_version(tmp_path: Path):
     OpsStore(path)
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     con.close()
     assert set(TABLES) <= tables
     again = OpsStore(path)  # reopening migrates nothing and keeps the version
-    assert again.journal_mode() == "wal" and again.schema_version() == 1
+    assert again.journal_mode() == "wal" and again.schema_version() == 2
 
 
 def test_tables_mapping_for_dlt_source(store: OpsStore):
@@ -388,3 +388,34 @@ def test_concurrent_processes_enqueue_one_row_and_begin_one_attempt(store: OpsSt
     assert sorted(outputs) == [[key, "began"]] + [[key, "refused"]] * 3
     [due] = store.due()
     assert due.row.state == "sending" and due.open_attempt.attempt_no == 1
+
+
+def test_document_text_enqueued_byte_for_byte(store: OpsStore):
+    """C-3: a warehouse document (text) is bound and stored exactly as published: its hash is
+    sha256 of those bytes, the mart's payload_hash."""
+    text = '{"name":"Ridge Concrete","total":1250.50}'
+    hash_ = hashlib.sha256(text.encode()).hexdigest()
+    store.accept("ada", CONN, "company", "company:1", hash_)
+    row = store.enqueue(CONN, "company", "company:1", text)
+    assert (row.payload_json, row.payload_hash) == (text, hash_)
+    assert store.outbox_rows(CONN, "company", "company:1") == [row]
+
+
+def test_send_and_retrieve_need_tool_admin(store: OpsStore):
+    """C-2: sending an item to the ERP queue, or retrieving it, needs Admin on the item's tool
+    (no ERP permission); the events are append-only (C-3)."""
+    store.add_user("sam", "Sam Sender", "pw")
+    with pytest.raises(PermissionDenied, match="C-2"):
+        store.record_event("sam", CONN, "commitment", "commitment:9", "h1", "send",
+                           "commitments")
+    store.set_tool_admin("sam", CONN, "commitments", True)
+    sent = store.record_event("sam", CONN, "commitment", "commitment:9", "h1", "send",
+                              "commitments")
+    back = store.record_event("sam", CONN, "commitment", "commitment:9", "h1", "retrieve",
+                              "commitments")
+    assert [e.event for e in store.events(CONN, "commitment", "commitment:9")] == [
+        "send", "retrieve"]
+    assert (sent.actor, back.event_id > sent.event_id) == ("sam", True)
+    with sqlite3.connect(store.path) as con, pytest.raises(sqlite3.DatabaseError,
+                                                           match="append-only"):
+        con.execute("DELETE FROM item_events")
