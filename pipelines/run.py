@@ -19,6 +19,7 @@ from pipelines.config import Settings
 from pipelines.http import STATS
 from pipelines.sources.acumatica import AcumaticaCredentialsMissing, acumatica_source
 from pipelines.sources.netsuite import NetSuiteCredentialsMissing, netsuite_source
+from pipelines.sources.ops import ops_source
 from pipelines.sources.procore import procore_source
 from pipelines.sources.xero import xero_source
 
@@ -69,20 +70,11 @@ def _pipeline(name: str, settings: Settings) -> dlt.Pipeline:
     )
 
 
-def _connections_resource(settings: Settings):
-    rows = [{"connection_id": c.id, "erp": c.erp, "procore_company_id": c.procore_company_id,
-             "company_name": c.company_name, "erp_tenant_id": c.erp_tenant_id,
-             "tracking_category": c.tracking_category, "retainage_item": c.retainage_item,
-             "enabled": c.enabled} for c in settings.connections]
-    return dlt.resource(rows, name="connections", primary_key="connection_id",
-                        write_disposition="replace")
-
-
 def sources(settings: Settings, full_refresh: bool = False) -> dict[str, object]:
     """The dlt sources of a run, keyed by dataset suffix."""
     common = {"page_size": settings.page_size, "lag_seconds": settings.lag_seconds,
               "full_refresh": full_refresh}
-    out: dict[str, object] = {"ops": _connections_resource(settings)}
+    out: dict[str, object] = {"ops": ops_source(settings)}
     try:
         xero = settings.active("xero")
         if xero:
