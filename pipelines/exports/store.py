@@ -546,11 +546,16 @@ class OpsStore:
     # -- users and roles (C-2) -----------------------------------------------------------------
 
     def add_user(
-        self, login: str, display_name: str, password: str, *, active: bool = True
+        self, login: str, display_name: str, password: str, *, active: bool = True,
+        password_hash: str | None = None,
     ) -> User:
-        if not login or not password:
+        """A new user; ``password_hash`` (an scrypt string from :func:`hash_password`) instead
+        of a password, for users files that keep no plain passwords."""
+        if not login or not (password or password_hash):
             raise OpsStoreError("a user needs a login and a password")
-        stored = hash_password(password)
+        if password_hash is not None and not password_hash.startswith("scrypt$"):
+            raise OpsStoreError(f"user {login!r}: password_hash must be an scrypt$… string")
+        stored = password_hash or hash_password(password)
         now = self.now()
         with self.transaction() as con:
             try:
@@ -748,34 +753,58 @@ class OpsStore:
         unless the payload's latest decision is an accept (C-3). A ``str`` payload is a document
         as the warehouse published it: stored and hashed byte for byte (its ``payload_hash``)."""
         text = payload if isinstance(payload, str) else canonical_json(payload)
+        with self.transaction() as con:
+            return self._enqueue(con, connection_id, item_type, item_key, text)
+
+    def accept_and_enqueue(
+        self, login: str, connection_id: str, item_type: str, item_key: str, document: str
+    ) -> OutboxRow:
+        """Accept this exact document and record the intent to send it, in one transaction: no
+        crash can leave an accepted item without its outbox row (C-2, C-3). Accepting a document
+        already accepted and queued returns its row without a second decision."""
+        hash_ = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        now = self.now()
+        with self.transaction() as con:
+            _require_approver(con, login, connection_id)
+            if _state(con, connection_id, item_type, item_key, hash_) != "accepted":
+                user = self._user_row(con, login)
+                con.execute(
+                    "INSERT INTO decisions (connection_id, item_type, item_key, payload_hash,"
+                    " decision, decided_by, decided_at, reason, updated_at)"
+                    " VALUES (?, ?, ?, ?, 'accept', ?, ?, NULL, ?)",
+                    (connection_id, item_type, item_key, hash_, user["user_id"], now, now),
+                )
+            return self._enqueue(con, connection_id, item_type, item_key, document)
+
+    def _enqueue(
+        self, con: sqlite3.Connection, connection_id: str, item_type: str, item_key: str,
+        text: str,
+    ) -> OutboxRow:
         hash_ = hashlib.sha256(text.encode("utf-8")).hexdigest()
         key = idempotency_key(connection_id, item_type, item_key, hash_)
         now = self.now()
-        with self.transaction() as con:
-            existing = con.execute(
-                "SELECT * FROM outbox WHERE connection_id = ? AND item_type = ? AND item_key = ?"
-                " AND payload_hash = ?",
-                (connection_id, item_type, item_key, hash_),
-            ).fetchone()
-            if existing is not None:
-                return _outbox(existing)
-            state = _state(con, connection_id, item_type, item_key, hash_)
-            if state != "accepted":
-                raise OpsStoreError(
-                    f"{item_type} {item_key!r} on {connection_id!r} is {state}, not accepted: "
-                    "only accepted payloads are exported (C-2, C-3)"
-                )
-            decision_id = _decisions(con, connection_id, item_type, item_key)[-1].decision_id
-            cur = con.execute(
-                "INSERT INTO outbox (connection_id, item_type, item_key, payload_hash,"
-                " payload_json, idempotency_key, decision_id, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (connection_id, item_type, item_key, hash_, text, key, decision_id, now, now),
+        existing = con.execute(
+            "SELECT * FROM outbox WHERE connection_id = ? AND item_type = ? AND item_key = ?"
+            " AND payload_hash = ?",
+            (connection_id, item_type, item_key, hash_),
+        ).fetchone()
+        if existing is not None:
+            return _outbox(existing)
+        state = _state(con, connection_id, item_type, item_key, hash_)
+        if state != "accepted":
+            raise OpsStoreError(
+                f"{item_type} {item_key!r} on {connection_id!r} is {state}, not accepted: "
+                "only accepted payloads are exported (C-2, C-3)"
             )
-            row = con.execute(
-                "SELECT * FROM outbox WHERE outbox_id = ?", (cur.lastrowid,)
-            ).fetchone()
-            return _outbox(row)
+        decision_id = _decisions(con, connection_id, item_type, item_key)[-1].decision_id
+        cur = con.execute(
+            "INSERT INTO outbox (connection_id, item_type, item_key, payload_hash,"
+            " payload_json, idempotency_key, decision_id, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (connection_id, item_type, item_key, hash_, text, key, decision_id, now, now),
+        )
+        row = con.execute("SELECT * FROM outbox WHERE outbox_id = ?", (cur.lastrowid,)).fetchone()
+        return _outbox(row)
 
     def outbox_rows(self, connection_id: str, item_type: str, item_key: str) -> list[OutboxRow]:
         """The item's outbox rows, oldest first (one per payload version accepted)."""
