@@ -22,9 +22,16 @@ Routes (under ``<prefix>/<slug>/services/rest``):
     PUT   /record/v1/<type>/eid:<externalId>    → 204 upsert
     PATCH /record/v1/<type>/<id | eid:…>        → 204
 
-Not served: record list/filter (``GET /record/v1/<type>``), sublists (``expense``/``item``/
-``line`` bodies are accepted but ignored), DELETE, async (``Prefer: respond-async``),
-metadata-catalog.
+Vendor bills and credits write their ``item`` and ``expense`` sublists as ``transactionline``
+rows (line 0 the main line, as the world's transactions have them), so the next SuiteQL extract
+sees them; on an update the sublist lines are appended unless ``?replace=item`` (or
+``expense``) names the sublist, as on NetSuite [C: ``replace``; U: append on PUT upsert].
+References (``entity``, ``customer``, ``item``, ``subsidiary``, ``expenseAccount`` …) must name
+an existing record (400 ``INVALID_CONTENT`` with ``o:errorPath``), checked against the tables
+the account serves; ``itemId`` and ``externalId`` are unique across all items.
+
+Not served: record list/filter (``GET /record/v1/<type>``), other sublists (accepted but
+ignored), DELETE, async (``Prefer: respond-async``), metadata-catalog.
 """
 
 from __future__ import annotations
@@ -101,6 +108,10 @@ class RecordType:
     kind: str | None = None
     required: tuple[str, ...] = ()  # body paths needed on create ("entity.id")
     defaults: Mapping[str, Any] = field(default_factory=dict)  # columns set on create
+    copies: Mapping[str, str] = field(default_factory=dict)  # column <- column when unset
+    unique: tuple[str, ...] = ()  # columns no two rows of the table may share ("itemid")
+    lines: bool = False  # transactions whose item/expense sublists become transactionline
+    credit: bool = False  # lines post negative, the main line positive (vendor credits)
 
     def rows(self, frame: pl.DataFrame) -> pl.DataFrame:
         if self.kind_column is None or self.kind_column not in frame.columns:
@@ -108,15 +119,34 @@ class RecordType:
         return frame.filter(pl.col(self.kind_column) == self.kind)
 
 
+_ENTITY = {"isinactive": "F"}
+# A new bill is Open and posts (no approval routing in the sandbox accounts [U]).
+_OPEN = {"status": "A", "posting": "T"}
 RECORD_TYPES = {rt.name.lower(): rt for rt in (
-    RecordType("vendor", "vendor", required=("companyName",)),
-    RecordType("job", "job"),
-    RecordType("vendorBill", "transaction", "type", "VendBill", ("entity.id", "tranDate")),
-    RecordType("vendorCredit", "transaction", "type", "VendCred", ("entity.id", "tranDate")),
+    RecordType("vendor", "vendor", required=("companyName",),
+               defaults={**_ENTITY, "isperson": "F"}, copies={"entityid": "companyname"}),
+    RecordType("job", "job", required=("companyName",), defaults=_ENTITY,
+               copies={"altname": "companyname"}),
+    RecordType("vendorBill", "transaction", "type", "VendBill", ("entity.id", "tranDate"),
+               _OPEN, lines=True),
+    RecordType("vendorCredit", "transaction", "type", "VendCred", ("entity.id", "tranDate"),
+               _OPEN, lines=True, credit=True),
     RecordType("journalEntry", "transaction", "type", "Journal"),
     RecordType("otherChargePurchaseItem", "item", "itemtype", "OthCharge", ("itemId",),
-               {"subtype": "Purchase"}),
+               {"subtype": "Purchase", "isinactive": "F"}, unique=("itemid",)),
 )}
+# The table a reference field must name a row of (checked when the account serves it). A line's
+# ``customer`` is the project: jobs are the customers the sandbox has [U: customers proper].
+REF_TABLES = {"entity": "vendor", "customer": "job", "parent": "job", "item": "item",
+              "subsidiary": "subsidiary", "expenseaccount": "account", "account": "account"}
+SUBLISTS = ("expense", "item")  # line order: expense lines first [U]
+LINE_SCHEMA: dict[str, pl.DataType] = {
+    "transaction": pl.Int64(), "id": pl.Int64(), "linesequencenumber": pl.Int64(),
+    "mainline": pl.String(), "taxline": pl.String(), "item": pl.Int64(),
+    "itemtype": pl.String(), "entity": pl.Int64(), "memo": pl.String(),
+    "quantity": pl.Decimal(18, 4), "rate": pl.Decimal(18, 4), "netamount": pl.Decimal(18, 2),
+    "expenseaccount": pl.Int64(), "linelastmodifieddate": pl.Datetime("us", "UTC")}
+CENT, QTY_STEP = Decimal("0.01"), Decimal("0.0001")  # money; quantities and rates (18, 4)
 
 # Record API names of lower-case SuiteQL columns; columns not listed keep their SuiteQL name
 # [U: the real record field names differ in places and are not all known].
@@ -185,6 +215,8 @@ class _AccountState:
         self.lock = threading.RLock()
         # table -> str(id) -> full row; replaces the provider's row with that id, or adds one.
         self.overlay: dict[str, dict[str, dict[str, Any]]] = {}
+        # str(transaction id) -> all its transactionline rows; replaces the provider's lines.
+        self.lines: dict[str, list[dict[str, Any]]] = {}
         self.version = 0
         self._snap: _Snapshot | None = None
 
@@ -199,6 +231,9 @@ class _AccountState:
             tables = {name: _lower_columns(frame) for name, frame in base}
             for name, rows in self.overlay.items():
                 tables[name] = _merge(tables.get(name, _EMPTY), rows)
+            if self.lines:
+                tables["transactionline"] = _merge_lines(tables.get("transactionline"),
+                                                         self.lines)
             self._snap = _Snapshot(base, self.version, tables)
             return self._snap
 
@@ -209,9 +244,13 @@ class _AccountState:
                 snap.engine = SuiteQL(snap.tables, max_results=self.max_results)
             return snap.engine
 
-    def put_row(self, table: str, row: dict[str, Any]) -> None:
+    def put_row(self, table: str, row: dict[str, Any],
+                lines: list[dict[str, Any]] | None = None) -> None:
+        """Write a row and, for a transaction, all its lines (None: lines unchanged)."""
         with self.lock:
             self.overlay.setdefault(table, {})[str(row["id"])] = row
+            if lines is not None:
+                self.lines[str(row["id"])] = lines
             self.version += 1
 
 
@@ -230,6 +269,19 @@ def _merge(base: pl.DataFrame, rows: Mapping[str, dict[str, Any]]) -> pl.DataFra
     extra = pl.from_dicts(list(rows.values()), schema_overrides=dict(base.schema),
                           infer_schema_length=None)
     return pl.concat([kept, extra], how="diagonal_relaxed")
+
+
+def _merge_lines(base: pl.DataFrame | None, lines: Mapping[str, list[dict[str, Any]]]
+                 ) -> pl.DataFrame:
+    """``base`` lines with every written transaction's lines replaced by its overlay lines."""
+    schema = dict(base.schema) if base is not None else LINE_SCHEMA
+    rows = [row for group in lines.values() for row in group]
+    written = pl.from_dicts(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    if base is None:
+        return written
+    ids = pl.Series([int(t) for t in lines], dtype=pl.Int64)
+    kept = base.filter(~pl.col("transaction").cast(pl.Int64).is_in(ids.implode()))
+    return pl.concat([kept, written], how="diagonal_relaxed").sort("transaction", "id")
 
 
 # -- request helpers -----------------------------------------------------------------------------
@@ -257,7 +309,7 @@ def _record_root(request: Request) -> str:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw) if raw.strip() else None
+        body = json.loads(raw, parse_float=Decimal) if raw.strip() else None
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -370,11 +422,11 @@ class NetSuiteApi:
         with state.lock:  # id allocation and the externalId check must not interleave
             frame = _table(state, rt)
             eid = body.get("externalId")
-            if eid is not None and not _find(rt, frame, f"eid:{eid}").is_empty():
+            if eid is not None and not _find_any(frame, f"eid:{eid}").is_empty():
                 raise NetSuiteError(400, "USER_ERROR",  # [U] wording
                                     "A record with the same external ID already exists.",
                                     o_errorPath="externalId")
-            new_id = self._insert(state, rt, frame, body, None)
+            new_id = self._insert(state, rt, body, None, _replaced(request))
         return _no_content(self._location(request, state, rt, new_id))
 
     def _read(self, state: _AccountState, request: Request, rt: RecordType,
@@ -383,8 +435,11 @@ class NetSuiteApi:
         if rows.is_empty():
             raise NetSuiteError(404, "NONEXISTENT_ID", NONEXISTENT_DETAIL)  # [U] code
         records = f"{_origin(request)}{_record_root(request)}"
-        return json_response(_record_json(rows.row(0, named=True), records,
-                                          f"{_origin(request)}{_raw_path(request)}"))
+        row = rows.row(0, named=True)
+        out = _record_json(row, records, f"{_origin(request)}{_raw_path(request)}")
+        if rt.lines and request.query_params.get("expandSubResources") == "true":
+            out["item"] = _item_sublist(state, row["id"], records, rt.credit)
+        return json_response(out)
 
     def _upsert(self, state: _AccountState, request: Request, rt: RecordType, eid: str,
                 body: dict[str, Any]) -> Response:
@@ -392,27 +447,32 @@ class NetSuiteApi:
         with state.lock:
             frame = _table(state, rt)
             rows = _find(rt, frame, f"eid:{eid}")
-            if rows.is_empty():
-                rid = self._insert(state, rt, frame, body, None)
-            else:
-                rid = self._insert(state, rt, frame, body, rows.row(0, named=True))
+            if rows.is_empty() and not _find_any(frame, f"eid:{eid}").is_empty():
+                raise NetSuiteError(400, "USER_ERROR",  # another type holds it [U] wording
+                                    "A record with the same external ID already exists.",
+                                    o_errorPath="externalId")
+            existing = None if rows.is_empty() else rows.row(0, named=True)
+            rid = self._insert(state, rt, body, existing, _replaced(request))
         return _no_content(self._location(request, state, rt, rid))
 
     def _patch(self, state: _AccountState, request: Request, rt: RecordType, rid: str,
                body: dict[str, Any]) -> Response:
         with state.lock:
-            frame = _table(state, rt)
-            rows = _find(rt, frame, rid)
+            rows = _find(rt, _table(state, rt), rid)
             if rows.is_empty():
                 raise NetSuiteError(404, "NONEXISTENT_ID", NONEXISTENT_DETAIL)
-            self._insert(state, rt, frame, body, rows.row(0, named=True))
+            self._insert(state, rt, body, rows.row(0, named=True), _replaced(request))
         return _no_content(None)
 
-    def _insert(self, state: _AccountState, rt: RecordType, frame: pl.DataFrame,
-                body: dict[str, Any], existing: dict[str, Any] | None) -> str:
-        """Write one row (new when ``existing`` is None) into the overlay; returns its id."""
+    def _insert(self, state: _AccountState, rt: RecordType, body: dict[str, Any],
+                existing: dict[str, Any] | None, replace: frozenset[str]) -> str:
+        """Write one row (new when ``existing`` is None) and, for bills and credits, its
+        lines into the overlay; returns its id. Validates before anything is written."""
+        tables = state.snapshot().tables
+        frame = tables.get(rt.table, _EMPTY)
         schema = dict(frame.schema)
         now = self.clock()
+        _check_references(body, tables)
         if existing is None:
             _check_required(rt, body)
             row: dict[str, Any] = dict.fromkeys(frame.columns)
@@ -426,9 +486,18 @@ class NetSuiteApi:
         else:
             row = dict(existing)
         row.update(_fields(body, schema))
+        for column, source in rt.copies.items():
+            if column in schema and row.get(column) is None:
+                row[column] = row.get(source)
+        _check_unique(rt, frame, row)
         row["lastmodifieddate"] = _coerce(now, schema.get("lastmodifieddate", pl.Datetime("us")),
                                           "lastModifiedDate")
-        state.put_row(rt.table, row)
+        lines = _written_lines(rt, tables, row, body, existing is None, replace, now)
+        if lines is not None and "foreigntotal" in schema:  # positive, credits too
+            main = lines[0]["netamount"]
+            row["foreigntotal"] = _coerce(main if rt.credit else -main, schema["foreigntotal"],
+                                          "total")
+        state.put_row(rt.table, row, lines)
         return str(row["id"])
 
     @staticmethod
@@ -487,6 +556,192 @@ def _find(rt: RecordType, frame: pl.DataFrame, rid: str) -> pl.DataFrame:
     return rt.rows(frame).filter(match)
 
 
+def _find_any(frame: pl.DataFrame, rid: str) -> pl.DataFrame:
+    """Rows of any type in the table: external ids are unique across a table's types."""
+    return _find(RecordType("any", ""), frame, rid)
+
+
+def _replaced(request: Request) -> frozenset[str]:
+    """Sublists ``?replace=item,expense`` replaces instead of appending to [C]."""
+    names = request.query_params.get("replace", "")
+    return frozenset(n.strip().lower() for n in names.split(",") if n.strip())
+
+
+def _invalid_value(value: Any, key: str, path: str) -> NetSuiteError:
+    return NetSuiteError(400, "INVALID_CONTENT",  # wording as in §2.5's example [C]
+                         "Error while accessing a resource. You have entered an Invalid Field "
+                         f"Value {value} for the following field: {key}", o_errorPath=path)
+
+
+def _sublist_lines(body: Mapping[str, Any], name: str) -> list[Any] | None:
+    sub = body.get(name)
+    if isinstance(sub, Mapping) and isinstance(sub.get("items"), list):
+        return sub["items"]
+    return None
+
+
+def _check_references(body: Mapping[str, Any], tables: Mapping[str, pl.DataFrame]) -> None:
+    """Every ``{"id": …}`` reference, in the body and its sublist lines, names a row of the
+    table it points at (when the account serves that table)."""
+    refs = [(k, v, k) for k, v in body.items()]
+    for name in SUBLISTS:
+        for i, line in enumerate(_sublist_lines(body, name) or []):
+            if isinstance(line, Mapping):
+                refs += [(k, v, f"{name}.items[{i}].{k}") for k, v in line.items()]
+    for key, value, path in refs:
+        table = tables.get(REF_TABLES.get(key.lower(), ""))
+        if table is None or not isinstance(value, Mapping) or "id" not in value:
+            continue
+        if not (table["id"].cast(pl.String) == str(value["id"])).any():
+            raise _invalid_value(value["id"], key, path)
+
+
+def _check_unique(rt: RecordType, frame: pl.DataFrame, row: Mapping[str, Any]) -> None:
+    for column in rt.unique:
+        value = row.get(column)
+        if value is None or column not in frame.columns:
+            continue
+        clash = frame.filter((pl.col(column).cast(pl.String) == str(value))
+                             & (pl.col("id").cast(pl.String) != str(row["id"])))
+        if not clash.is_empty():
+            raise NetSuiteError(400, "USER_ERROR",  # [U] wording
+                                f"The name {value} is already used by another record. "
+                                "Please choose a different name.",
+                                o_errorPath=CAMEL.get(column, column))
+
+
+def _written_lines(rt: RecordType, tables: Mapping[str, pl.DataFrame], row: dict[str, Any],
+                   body: Mapping[str, Any], is_new: bool, replace: frozenset[str],
+                   now: datetime) -> list[dict[str, Any]] | None:
+    """All transactionline rows of a written bill or credit, main line first; None when the
+    write leaves its lines as they are."""
+    if not rt.lines:
+        return None
+    sent = {name: _sublist_lines(body, name) for name in SUBLISTS}
+    if not is_new and all(v is None for v in sent.values()) and not replace:
+        return None
+    detail = [] if is_new else _kept_lines(tables, row["id"], replace)
+    for name in SUBLISTS:
+        for i, line in enumerate(sent[name] or []):
+            detail.append(_line(tables, name, i, line, rt.credit))
+    if not detail:
+        raise NetSuiteError(400, "USER_ERROR",  # [U] wording
+                            "You must enter at least one line item for this transaction.",
+                            o_errorPath="item")
+    txn = int(row["id"])
+    base = tables.get("transactionline")
+    stamp = _coerce(now, base.schema["linelastmodifieddate"] if base is not None else
+                    LINE_SCHEMA["linelastmodifieddate"], "lastModifiedDate")
+    main = dict.fromkeys(LINE_SCHEMA)
+    main.update(mainline="T", taxline="F", netamount=-sum(d["netamount"] for d in detail))
+    out = []
+    for n, line in enumerate([main, *detail]):
+        out.append({**line, "transaction": txn, "id": n, "linesequencenumber": n,
+                    "linelastmodifieddate": stamp})
+    return out
+
+
+def _kept_lines(tables: Mapping[str, pl.DataFrame], txn: Any,
+                replace: frozenset[str]) -> list[dict[str, Any]]:
+    """An existing transaction's detail lines not in a replaced sublist (an expense line is
+    one without an item)."""
+    lines = tables.get("transactionline")
+    if lines is None:
+        return []
+    mine = lines.filter((pl.col("transaction").cast(pl.String) == str(txn))
+                        & (pl.col("mainline") == "F")).sort("id")
+    kept = []
+    for line in mine.iter_rows(named=True):
+        sublist = "expense" if line.get("item") is None else "item"
+        if sublist not in replace:
+            kept.append({c: line.get(c) for c in LINE_SCHEMA})
+    return kept
+
+
+def _line(tables: Mapping[str, pl.DataFrame], sublist: str, i: int, line: Any,
+          credit: bool) -> dict[str, Any]:
+    """One sublist line as a transactionline row; amounts signed as posted."""
+    path = f"{sublist}.items[{i}]"
+    if not isinstance(line, Mapping):
+        raise _invalid_value(line, sublist, path)
+    qty = _decimal(line, "quantity", path, Decimal(1))
+    amount = _decimal(line, "amount", path, None)
+    rate = _decimal(line, "rate", path, None)
+    if amount is None:
+        if rate is None:
+            raise NetSuiteError(400, "USER_ERROR", "Please enter value(s) for: amount.",
+                                o_errorPath=f"{path}.amount")  # [U] wording
+        amount = qty * rate
+    amount = amount.quantize(CENT)
+    rate = (amount / qty if rate is None and qty else rate or Decimal(0)).quantize(QTY_STEP)
+    qty = qty.quantize(QTY_STEP)
+    row = dict.fromkeys(LINE_SCHEMA)
+    row.update(mainline="F", taxline="F", memo=line.get("description") or line.get("memo"),
+               quantity=qty, rate=rate, netamount=-amount if credit else amount,
+               entity=_ref_id(line.get("customer")))
+    if sublist == "item":
+        item_id = _ref_id(line.get("item"))
+        if item_id is None:
+            raise NetSuiteError(400, "USER_ERROR", "Please enter value(s) for: item.",
+                                o_errorPath=f"{path}.item")  # [U] wording
+        row.update(item=item_id, **_item_facts(tables, item_id))
+    else:
+        row["expenseaccount"] = _ref_id(line.get("account"))
+    return row
+
+
+def _ref_id(ref: Any) -> int | None:
+    if isinstance(ref, Mapping) and ref.get("id") is not None:
+        return int(ref["id"])
+    return None
+
+
+def _item_facts(tables: Mapping[str, pl.DataFrame], item_id: int) -> dict[str, Any]:
+    """The item's type and the expense account its lines post to (NS-8)."""
+    items = tables.get("item")
+    found = None if items is None else items.filter(
+        pl.col("id").cast(pl.Int64) == item_id)
+    if found is None or found.is_empty():
+        return {"itemtype": None, "expenseaccount": None}
+    item = found.row(0, named=True)
+    return {"itemtype": item.get("itemtype"), "expenseaccount": item.get("expenseaccount")}
+
+
+def _decimal(line: Mapping[str, Any], key: str, path: str,
+             default: Decimal | None) -> Decimal | None:
+    value = line.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise _invalid_value(value, key, f"{path}.{key}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise _invalid_value(value, key, f"{path}.{key}") from None
+
+
+def _item_sublist(state: _AccountState, txn: Any, records: str,
+                  credit: bool) -> dict[str, Any]:
+    """The ``item`` sublist as ``expandSubResources=true`` shows it, amounts positive."""
+    lines = state.snapshot().tables.get("transactionline")
+    items = []
+    if lines is not None:
+        mine = lines.filter((pl.col("transaction").cast(pl.String) == str(txn))
+                            & (pl.col("mainline") == "F") & pl.col("item").is_not_null())
+        for line in mine.sort("id").iter_rows(named=True):
+            out: dict[str, Any] = {"links": [], "line": line["id"]}
+            for key, column, target in (("item", "item", "otherChargePurchaseItem"),
+                                        ("customer", "entity", "job")):
+                if line.get(column) is not None:
+                    out[key] = {"id": str(line[column]), "links": [
+                        {"rel": "self", "href": f"{records}/{target}/{line[column]}"}]}
+            amount = line["netamount"]
+            out.update(quantity=line["quantity"], rate=line["rate"],
+                       amount=-amount if credit else amount, description=line["memo"])
+            items.append({k: v for k, v in out.items() if v is not None})
+    return {"links": [], "items": items, "totalResults": len(items)}
+
+
 def _next_id(frame: pl.DataFrame) -> int:
     """Above every id in the table (ids are shared by all record types of a table)."""
     if frame.is_empty():
@@ -539,7 +794,8 @@ def _coerce(value: Any, dtype: pl.DataType, key: str) -> Any:
 
 def _convert(value: Any, dtype: pl.DataType) -> Any:
     if dtype.is_integer():
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        if isinstance(value, bool) or (isinstance(value, float | Decimal)
+                                       and value != int(value)):
             raise ValueError(value)
         return int(value)
     if isinstance(dtype, pl.Decimal):

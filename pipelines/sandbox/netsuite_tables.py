@@ -35,6 +35,14 @@ STATUS = {
 DELETED_NAMES = {"VendBill": "Vendor Bill", "VendCred": "Vendor Credit", "Check": "Check",
                  "Journal": "Journal Entry", "Deposit": "Deposit", "VendPymt": "Bill Payment"}
 EXPENSE_ACCOUNT = 384  # the default GL expense account new items post to (NS-8)
+SUBSIDIARY = 1  # the account's one subsidiary (C-1: one company per connection)
+# The GL expense accounts items may post to (NS-8): the default and one per cost type.
+ACCOUNTS = pl.DataFrame({
+    "id": [EXPENSE_ACCOUNT, 385, 386, 387, 388, 389],
+    "acctnumber": ["5000", "5100", "5200", "5300", "5400", "5500"],
+    "fullname": ["Job Costs", "Job Costs : Labor", "Job Costs : Materials",
+                 "Job Costs : Subcontract", "Job Costs : Equipment", "Job Costs : Other"],
+    "accttype": ["Expense"] * 6, "isinactive": ["F"] * 6})
 
 
 def account_tables(views: Views, connection_id: str) -> Mapping[str, pl.DataFrame]:
@@ -57,6 +65,8 @@ def build_tables(w: World, connection_id: str) -> dict[str, pl.DataFrame]:
         "item": _items(items),
         "job": _jobs(w.t["erp_options"].filter(mine), w.t["procore_projects"].filter(mine)),
         "nexttransactionlinelink": _links(live_pays),
+        "subsidiary": _subsidiary(w.connection(connection_id)),
+        "account": ACCOUNTS,
         "deletedrecord": _deleted(txns, pays),
     }
 
@@ -190,6 +200,7 @@ def _items(items: pl.DataFrame) -> pl.DataFrame:
         itemtype="item_type",
         subtype=pl.when(pl.col("item_type") != "InvtPart").then(pl.lit("Purchase")),
         isinactive=pl.lit("F"),
+        expenseaccount=pl.lit(EXPENSE_ACCOUNT, pl.Int64),
         externalid=pl.when("from_procore").then(pl.format("procore-wbs-{}", "wbs_code_id")),
         createddate="updated_at",
         lastmodifieddate="updated_at",
@@ -213,6 +224,11 @@ def _jobs(options: pl.DataFrame, projects: pl.DataFrame) -> pl.DataFrame:
         datecreated=created,
         lastmodifieddate=created + pl.duration(days=3),
     )
+
+
+def _subsidiary(conn: Mapping) -> pl.DataFrame:
+    return pl.DataFrame({"id": [SUBSIDIARY], "name": [conn["company_name"]],
+                         "isinactive": ["F"]})
 
 
 def _links(pays: pl.DataFrame) -> pl.DataFrame:
