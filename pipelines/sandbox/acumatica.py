@@ -50,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pipelines.sandbox import acumatica_writes as writes
 from pipelines.sandbox.acumatica_filter import FilterError, Node, compile_filter, parse_filter
 from pipelines.sandbox.common import (
     Gate,
@@ -110,6 +111,9 @@ ENTITIES: dict[str, EntitySpec] = {e.name: e for e in (
                files="PX.Objects.PM.RegisterEntry/Document"),
     EntitySpec("ProjectBudget", ("ProjectID", "ProjectTaskID", "CostCode", "AccountGroup"),
                files="PX.Objects.PM.ProjectEntry/CostBudget"),
+    # Change orders (PM308000): CCOs (AC-15) and budget changes (AC-12); written only.
+    EntitySpec("ChangeOrder", ("RefNbr",), ("CostBudget", "Commitments"),
+               files="PX.Objects.PM.ChangeOrderEntry/Document"),
 )}
 _BY_LOWER = {name.lower(): spec for name, spec in ENTITIES.items()}  # IIS routes ignore case [U]
 
@@ -560,13 +564,18 @@ class _Writer:
         return current
 
 
-def _unprocessable(spec: EntitySpec, body: Mapping[str, Any], errors: Mapping[str, str],
+def _unprocessable(spec: EntitySpec, body: Mapping[str, Any], errors: writes.Errors,
                    inserting: bool) -> AcumaticaError:
-    """422: the entity echoed with ``error`` inside the failing fields' wrappers [R]."""
-    echo: dict[str, Any] = dict(body)
-    for name, message in errors.items():
-        given = body.get(name)
-        echo[name] = {**given, "error": message} if isinstance(given, dict) else \
+    """422: the entity echoed with ``error`` inside the failing fields' wrappers, detail
+    lines included (``Details[i].CostCode.error``), and a top-level ``error`` [R]."""
+    echo: dict[str, Any] = json.loads(json.dumps(body))  # a deep copy of plain JSON
+    for path, message in errors:
+        holder: Any = echo
+        for step in path[:-1]:
+            holder = holder[step]
+        name = path[-1]
+        given = holder.get(name)
+        holder[name] = {**given, "error": message} if isinstance(given, dict) else \
             {"error": message}
     verb = "Inserting" if inserting else "Updating"
     echo["error"] = f"{verb} '{spec.name}' record raised at least one error. " \
@@ -684,25 +693,50 @@ class AcumaticaApi:
             schema = dict(frame.schema) if frame is not None else _minimal_schema(spec)
             existing = _existing(frame, spec, body)
             _preconditions(request, existing is not None)
-            writer = _Writer()
-            row = dict(existing) if existing is not None else self._new_row(schema)
-            if existing is None:
-                for key in spec.keys:
-                    if _wrapped(body, key) in (None, ""):
-                        writer.errors[key] = f"Error: '{key}' cannot be empty."  # [U] wording
-            for name, given in body.items():
-                if name in schema and name not in META_FIELDS:
-                    row[name] = writer.value(row.get(name), given, schema[name], name)
-            if writer.errors:
-                raise _unprocessable(spec, body, writer.errors, existing is None)
+            row = self._apply(state, spec, frame, schema, body, existing)
             if "LastModifiedDateTime" in schema:
                 row["LastModifiedDateTime"] = _coerce(self._now(),
                                                       schema["LastModifiedDateTime"])
             state.put_row(spec, row)
+            if spec.name == "Project" and existing is None:
+                self._template_tasks(state, str(row["ProjectID"]))
             saved = state.frame(spec)
         assert saved is not None
         rows = saved.filter(pl.col("id").cast(pl.String) == str(row["id"]))
         return _View(spec, saved.schema, query, _links(request, spec, version)).single(rows)
+
+    def _apply(self, state: _TenantState, spec: EntitySpec, frame: pl.DataFrame | None,
+               schema: Mapping[str, pl.DataType], body: Mapping[str, Any],
+               existing: dict[str, Any] | None) -> dict[str, Any]:
+        """The row a PUT saves, or a 422 with every field error of the body."""
+        writer = _Writer()
+        row = dict(existing) if existing is not None else self._new_row(schema)
+        for name, given in body.items():
+            if name in schema and name not in META_FIELDS:
+                row[name] = writer.value(row.get(name), given, schema[name], name)
+        errors: writes.Errors = [((name,), message) for name, message in writer.errors.items()]
+        if existing is None:
+            errors += _missing_keys(spec, frame, row)
+        project = row.get("ProjectID") if spec.name in ("ChangeOrder", "ProjectBudget") \
+            else row.get("Project")
+        errors += writes.validate(spec.name, body, project, _refs(state))
+        if errors:
+            raise _unprocessable(spec, body, errors, existing is None)
+        writes.derive(spec.name, row, existing is None, existing)
+        return row
+
+    def _template_tasks(self, state: _TenantState, project_id: str) -> None:
+        """A new project's template tasks, as rows of the tenant's ProjectTask frame."""
+        spec = ENTITIES["ProjectTask"]
+        frame = state.frame(spec)
+        schema = dict(frame.schema) if frame is not None else _minimal_schema(spec)
+        for values in writes.project_tasks(project_id):
+            row = self._new_row(schema)
+            row.update({k: v for k, v in values.items() if k in schema})
+            if "LastModifiedDateTime" in schema:
+                row["LastModifiedDateTime"] = _coerce(self._now(),
+                                                      schema["LastModifiedDateTime"])
+            state.put_row(spec, row)
 
     def _now(self) -> datetime:
         now = self.clock()
@@ -813,6 +847,39 @@ def _existing(frame: pl.DataFrame | None, spec: EntitySpec,
     match = _key_match(frame, spec, [str(k) for k in keys])
     hit = frame.clear() if match is None else frame.filter(match)
     return None if hit.is_empty() else hit.row(0, named=True)
+
+
+def _missing_keys(spec: EntitySpec, frame: pl.DataFrame | None,
+                  row: dict[str, Any]) -> writes.Errors:
+    """Key fields an insert lacks; an auto-numbered one gets the next number instead [C]."""
+    errors: writes.Errors = []
+    for key in spec.keys:
+        if row.get(key) not in (None, ""):
+            continue
+        if writes.AUTO_NUMBERED.get(spec.name) == key:
+            taken = frame[key].to_list() if frame is not None and key in frame.columns else []
+            row[key] = writes.next_number(taken)
+            continue
+        errors.append(((key,), f"Error: '{key}' cannot be empty."))  # [U] wording
+    return errors
+
+
+def _keys_of(state: _TenantState, entity: str, *fields: str) -> frozenset | None:
+    frame = state.frame(ENTITIES[entity])
+    if frame is None or any(f not in frame.columns for f in fields):
+        return None
+    cols = [frame[f].cast(pl.String).str.to_lowercase().to_list() for f in fields]
+    return frozenset(cols[0]) if len(cols) == 1 else frozenset(zip(*cols, strict=True))
+
+
+def _refs(state: _TenantState) -> writes.Refs:
+    """What the tenant holds now (written rows included), for reference checks."""
+    return writes.Refs(
+        vendors=_keys_of(state, "Vendor", "VendorID"),
+        projects=_keys_of(state, "Project", "ProjectID"),
+        tasks=_keys_of(state, "ProjectTask", "ProjectID", "ProjectTaskID"),
+        cost_codes=_keys_of(state, "CostCode", "CostCodeID"),
+        bills=_keys_of(state, "Bill", "Type", "ReferenceNbr"))
 
 
 def _preconditions(request: Request, exists: bool) -> None:

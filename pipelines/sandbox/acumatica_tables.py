@@ -17,7 +17,7 @@ from datetime import timedelta
 import polars as pl
 
 from pipelines.sandbox.common import Views
-from pipelines.sandbox.netsuite_tables import QTY, money_from_cents
+from pipelines.sandbox.netsuite_tables import MONEY, QTY, money_from_cents
 from pipelines.sandbox.world import CREDIT_KINDS, WORLD_START, World
 
 __all__ = ["tenant_tables", "build_tables", "SOURCES"]
@@ -62,7 +62,32 @@ def build_tables(w: World, connection_id: str) -> dict[str, pl.DataFrame]:
         "Check": _checks(pays, bills),
         "ProjectTransaction": _ledger(txns, bills, lines),
         "ProjectBudget": _budgets(t["wbs_codes"], t["procore_projects"], txns, lines),
+        "ChangeOrder": change_orders(),
     }
+
+
+PROJECT_ADDRESS = pl.Struct({"AddressLine1": pl.String, "AddressLine2": pl.String,
+                             "City": pl.String, "State": pl.String, "PostalCode": pl.String,
+                             "Country": pl.String})
+# ChangeOrder (PM308000) field names [C: Default/24.200.001 model]; the world has none, the
+# frame is there so that change orders written by exports (AC-12, AC-15) keep their fields.
+CHANGE_ORDER = {
+    "id": pl.String, "RefNbr": pl.String, "ProjectID": pl.String, "Class": pl.String,
+    "Status": pl.String, "Hold": pl.Boolean, "Description": pl.String, "ChangeDate": pl.Date,
+    "ExternalRefNbr": pl.String, "CostBudgetChangeTotal": MONEY,
+    "CommitmentsChangeTotal": MONEY, "LastModifiedDateTime": pl.Datetime("us", "UTC"),
+    "CostBudget": pl.List(pl.Struct({
+        "id": pl.String, "ProjectTaskID": pl.String, "CostCode": pl.String,
+        "AccountGroup": pl.String, "Description": pl.String, "Amount": MONEY})),
+    "Commitments": pl.List(pl.Struct({
+        "id": pl.String, "POType": pl.String, "PONbr": pl.String, "Vendor": pl.String,
+        "ProjectTaskID": pl.String, "CostCode": pl.String, "LineDescription": pl.String,
+        "Amount": MONEY})),
+}
+
+
+def change_orders() -> pl.DataFrame:
+    return pl.DataFrame(schema=CHANGE_ORDER)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -114,7 +139,9 @@ def _projects(options: pl.DataFrame, projects: pl.DataFrame) -> pl.DataFrame:
         Description=pl.col("name").str.slice(0, 30),  # AC-7: at most 30 characters
         Status=pl.lit("Active"), Hold=pl.lit(False), Customer=pl.lit("C000001"),
         ExternalRefNbr=pl.when(pl.col("is_synced")).then(pl.col("project_id").cast(pl.String)),
-        LastModifiedDateTime=_ts("updated_at").fill_null(WORLD_START))
+        LastModifiedDateTime=_ts("updated_at").fill_null(WORLD_START),
+        # Linked ($expand only, so not in the extract); here for project exports (AC-7).
+        ProjectAddress=pl.lit(None, PROJECT_ADDRESS))
 
 
 def _tasks(options: pl.DataFrame, wbs: pl.DataFrame, projects: pl.DataFrame) -> pl.DataFrame:
@@ -218,6 +245,7 @@ def _checks(pays: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
         Status=pl.when(pl.col("status") == "DELETED").then(pl.lit("Voided"))
         .otherwise(pl.lit("Closed")),
         Vendor="contact_id", PaymentMethod=pl.lit("CHECK"), PaymentRef="reference",
+        Hold=pl.lit(False), Description=pl.lit(None, pl.String),
         ApplicationDate="payment_date", PaymentAmount=money_from_cents("amount"),
         LastModifiedDateTime=_ts("updated_at"),
         Details=pl.concat_list(pl.struct(
