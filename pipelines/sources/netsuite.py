@@ -250,6 +250,11 @@ def credentials(conn: Connection) -> tuple[OAuth1Credentials, list[str]]:
     return OAuth1Credentials(**values), used
 
 
+def signed_client(conn: Connection) -> ApiClient:
+    """The connection's TBA-signed client, as the extract uses it (the NetSuite writer too)."""
+    return _client(conn, credentials(conn)[0])
+
+
 def _client(conn: Connection, creds: OAuth1Credentials) -> ApiClient:
     # Concurrency 429s clear when another integration's request ends: more, longer retries
     # than the default (0.5 … 32 s).
