@@ -13,16 +13,19 @@ renders only the rows of its page.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 import polars as pl
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pipelines.sandbox import procore_writes as pw
 from pipelines.sandbox.acumatica_tables import guid
 from pipelines.sandbox.common import (
     PROCORE_TOKEN,
@@ -39,6 +42,7 @@ from pipelines.sandbox.common import (
     parse_int,
     parse_timestamp,
 )
+from pipelines.sandbox.procore_writes import Overlay
 from pipelines.sandbox.world import AC_COST_TYPES, COST_TYPES, World, cents
 
 DEFAULT_PER_PAGE = 100
@@ -126,7 +130,27 @@ def _build_commitments(w: World) -> pl.DataFrame:
     names = w.t["vendors"].filter(pl.col("in_procore")).select(
         "connection_id", vendor_id="procore_vendor_id", vendor_name="name")
     c = w.t["procore_commitments"].join(names, on=["connection_id", "vendor_id"], how="left")
+    lines = w.t.get("procore_commitment_lines")
+    if lines is not None:  # the schedule of values, once the world draws it
+        sov = lines.sort("line_id").group_by("commitment_id", maintain_order=True).agg(
+            line_items=pl.struct("line_id", "wbs_code_id", "flat_code", "description",
+                                 "quantity", "unit_cost", "amount"))
+        c = c.join(sov, on="commitment_id", how="left")
     return _scoped(c, "project_id", "commitment_id")
+
+
+def _build_payments(w: World) -> pl.DataFrame:
+    pays = w.t.get("procore_payments")
+    if pays is None:  # the world does not draw Procore payments yet
+        pays = pl.DataFrame(schema={
+            "connection_id": pl.String, "payment_id": pl.Int64, "project_id": pl.Int64,
+            "requisition_id": pl.Int64, "origin_id": pl.String, "amount": pl.Int64,
+            "payment_date": pl.Date, "reference": pl.String, "created_at": UTC_TS,
+            "updated_at": UTC_TS, "deleted_at": UTC_TS})
+    reqs = w.t["procore_requisitions"].select("requisition_id", "commitment_id",
+                                               "invoice_number")
+    p = pays.join(reqs, on="requisition_id", how="left")
+    return _scoped(p, "project_id", "payment_id")
 
 
 def _build_requisitions(w: World) -> pl.DataFrame:
@@ -188,6 +212,7 @@ def _project(r: dict) -> dict:
         "id": r["project_id"], "name": r["name"],
         "display_name": f"{r['project_number']} - {r['name']}",
         "project_number": r["project_number"], "active": r["active"],
+        "address": r.get("address"), "city": r.get("city"),
         "origin_id": r["erp_option_id"] if r["is_synced"] else None,
         # Whether the project uses the company's standard (ERP) cost code list (NS-9) [U].
         "standard_cost_code_list": r["uses_standard_list"],
@@ -255,7 +280,33 @@ def _commitment(r: dict) -> dict:
         "status": r["status"], "vendor": {"id": r["vendor_id"], "name": r["vendor_name"]},
         "project": {"id": r["project_id"]},
         # The ERP record the commitment was exported to (Acumatica Subcontract id) [U].
-        "origin_id": r.get("erp_commitment_id"), **_stamps(r),
+        "origin_id": r.get("erp_commitment_id"),
+        "line_items": [_commitment_line(li) for li in r.get("line_items") or []],
+        **_stamps(r),
+    }
+
+
+def _amount(value: object) -> str | None:
+    """World money is integer cents; a decimal value is already in units."""
+    if value is None:
+        return None
+    return money(value) if isinstance(value, int) else format(Decimal(str(value)), ".2f")
+
+
+def _commitment_line(li: dict) -> dict:
+    return {"id": li["line_id"],
+            "wbs_code": {"id": li["wbs_code_id"], "flat_code": li["flat_code"]},
+            "description": li["description"], "quantity": li["quantity"],
+            "unit_cost": _amount(li["unit_cost"]), "amount": _amount(li["amount"])}
+
+
+def _payment(r: dict) -> dict:
+    return {
+        "id": r["payment_id"], "project_id": r["project_id"], "contract_id": r["commitment_id"],
+        "requisition_id": r["requisition_id"], "invoice_number": r["invoice_number"],
+        "amount": _amount(r["amount"]), "date": iso_date(r["payment_date"]),
+        "notes": r["reference"], "check_number": None, "payment_number": None,
+        "status": "paid", "origin_id": r["origin_id"], **_stamps(r),
     }
 
 
@@ -319,8 +370,12 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
              _standard_code),
     Resource("budget_line_items", "project", ("wbs_codes",), _build_budget_lines,
              _budget_line),
-    Resource("work_order_contracts", "project", ("procore_commitments", "vendors"),
+    Resource("work_order_contracts", "project",
+             ("procore_commitments", "vendors", "procore_commitment_lines"),
              _build_commitments, _commitment),
+    # Commitment payments: Procore's Contract Payments (see procore_writes.py).
+    Resource("contract_payments", "project", ("procore_payments", "procore_requisitions"),
+             _build_payments, _payment),
     Resource("requisitions", "project",
              ("procore_requisitions", "procore_requisition_lines", "erp_txns"),
              _build_requisitions, _requisition),
@@ -343,6 +398,7 @@ PATHS: dict[str, tuple[str, str | None]] = {
     "/rest/v1.0/work_order_contracts": ("work_order_contracts", "query"),
     "/rest/v1.0/requisitions": ("requisitions", "query"),
     "/rest/v1.0/projects/{project_id:int}/direct_costs": ("direct_costs", "path"),
+    "/rest/v1.0/contract_payments": ("contract_payments", "query"),
 }
 
 
@@ -377,11 +433,29 @@ def _range_filter(frame: pl.DataFrame, raw: str | None, column: str,
 
 
 # -- the API -------------------------------------------------------------------------------------
+# Write routes: path -> (method, resource, where the scope comes from, action)
+WRITES: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("/rest/v1.0/vendors/sync", "PATCH", "vendors", None, "sync"),
+    ("/rest/v1.0/vendors/{id:int}", "PATCH", "vendors", None, "patch"),
+    ("/rest/v1.0/projects/{id:int}", "PATCH", "projects", None, "patch"),
+    ("/rest/v1.0/projects/{project_id:int}/work_breakdown_structure/wbs_codes/{id:int}",
+     "PATCH", "wbs_codes", "path", "patch"),
+    ("/rest/v1.0/work_order_contracts/{id:int}", "PATCH", "work_order_contracts", "query",
+     "patch"),
+    ("/rest/v1.0/requisitions/{id:int}", "PATCH", "requisitions", "query", "patch"),
+    ("/rest/v1.0/projects/{project_id:int}/direct_costs/sync", "PATCH", "direct_costs",
+     "path", "sync"),
+    ("/rest/v1.0/contract_payments", "POST", "contract_payments", "body", "create"),
+    ("/rest/v1.0/contract_payments/{id:int}", "PATCH", "contract_payments", "query", "patch"),
+)
+
+
 class ProcoreApi:
     """Routes and request handling for ``/procore``."""
 
     def __init__(self, views: Views, tokens: TokenStore, gate: Gate, limits: Limits):
         self.views, self.tokens, self.gate, self.limits = views, tokens, gate, limits
+        self.overlay = Overlay()  # what clients wrote: kept across world.advance()
         self.limiter = RateLimiter([
             Window("hour", limits.procore_per_hour, 3600),
             Window("spike", limits.procore_spike_per_10s, 10),
@@ -394,7 +468,19 @@ class ProcoreApi:
                     request, lambda r: self.handle(r, resource, project_from), self.fault)
             return endpoint
 
+        def write_for(resource: Resource, scope_from: str | None, action: str) -> Callable:
+            async def endpoint(request: Request) -> Response:
+                body = pw.loads(await request.body())
+                return await self.gate.run(
+                    request, lambda r: self.handle_write(r, resource, scope_from, action, body),
+                    self.fault)
+            return endpoint
+
         routes = [Route("/oauth/token", self.token, methods=["POST"])]
+        # Write routes first: "vendors/sync" must not be taken for a vendor id.
+        for path, method, name, scope_from, action in WRITES:
+            routes.append(Route(path, write_for(RESOURCES[name], scope_from, action),
+                                methods=[method]))
         for path, (name, project_from) in PATHS.items():
             routes.append(Route(path, endpoint_for(RESOURCES[name], project_from),
                                 methods=["GET"]))
@@ -415,24 +501,34 @@ class ProcoreApi:
                 "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": str(reset)})
         return json_response({"errors": "Internal Server Error"}, 500)  # [U]
 
-    def handle(self, request: Request, res: Resource, project_from: str | None) -> Response:
+    def _admit(self, request: Request) -> tuple[dict[str, str], Response | None]:
+        """Auth and rate limits, the same for reads and writes: (headers, refusal or None)."""
         token = bearer_token(request)
         if self.tokens.check("procore", token) != "ok":
-            return json_response({"errors": "401 Unauthorized"}, 401)  # [U]
+            return {}, json_response({"errors": "401 Unauthorized"}, 401)  # [U]
         decision = self.limiter.hit(token or "")
         headers = _rate_headers(decision)
         if not decision.allowed:
-            return json_response({"errors": "Rate limit exceeded"}, 429,  # [U] body
-                                 headers | {"Retry-After": str(decision.retry_after())})
+            return headers, json_response(
+                {"errors": "Rate limit exceeded"}, 429,  # [U] body
+                headers | {"Retry-After": str(decision.retry_after())})
+        return headers, None
+
+    def handle(self, request: Request, res: Resource, project_from: str | None) -> Response:
+        headers, refused = self._admit(request)
+        if refused is not None:
+            return refused
         try:
             scope = self._scope(request, res, project_from)
-            body, page_headers = self._page(request, res, scope)
+            with self.views.lock:
+                body, page_headers = self._page(request, res, scope)
         except ProcoreError as err:
             return json_response({"errors": err.message}, err.status, headers)
         return json_response(body, 200, headers | page_headers)
 
     # -- scope and company access ------------------------------------------------------------
-    def _scope(self, request: Request, res: Resource, project_from: str | None) -> int:
+    def _scope(self, request: Request, res: Resource, project_from: str | None,
+               body: object = None) -> int:
         if res.scope == "global":
             return 0
         header = request.headers.get("procore-company-id")
@@ -443,8 +539,12 @@ class ProcoreApi:
                 raise ProcoreError(400, "Missing required parameter: company_id")  # [U]
             self._check_company(header, company)
             return company
-        raw = (request.path_params.get("project_id") if project_from == "path"
-               else request.query_params.get("project_id"))
+        if project_from == "body":
+            raw = body.get("project_id") if isinstance(body, dict) else None
+        elif project_from == "path":
+            raw = request.path_params.get("project_id")
+        else:
+            raw = request.query_params.get("project_id")
         project = _int(None if raw is None else str(raw), "project_id")
         if project is None:
             raise ProcoreError(400, "Missing required parameter: project_id")  # [U]
@@ -475,28 +575,150 @@ class ProcoreApi:
                 int(k[0]): g for k, g in frame.partition_by("_scope", as_dict=True).items()}
             parts[-1] = frame.clear()
             return parts
-        parts = self.views.get(f"procore:{res.name}", res.sources, build)
+        # Frames another part of the world may not draw yet are optional sources; the view's
+        # name carries which were present, so one appearing later builds a new view.
+        present = tuple(s for s in res.sources if s in self.views.world.t)
+        parts = self.views.get(f"procore:{res.name}:{','.join(present)}", present, build)
         return parts.get(scope, parts[-1])
+
+    def _index(self, res: Resource, frame: pl.DataFrame, scope: int) -> pl.DataFrame:
+        """The rows a list serves: the world's (``_row`` into ``frame``) with written
+        ``updated_at``, and the records written here (``_row`` -1)."""
+        base = frame.select("_id", "_updated", "_created", "_deleted").with_columns(
+            _row=pl.int_range(pl.len(), dtype=pl.Int64))
+        patches = self.overlay.patches.get(res.name, {})
+        if patches:
+            stamps = pl.DataFrame({"_id": list(patches), "_stamp": [p[1] for p in
+                                                                     patches.values()]},
+                                  schema={"_id": pl.Int64, "_stamp": UTC_TS})
+            base = base.join(stamps, on="_id", how="left").with_columns(
+                _updated=pl.coalesce("_stamp", "_updated")).drop("_stamp")
+        made = self.overlay.in_scope(res.name, scope)
+        extra = pl.DataFrame(
+            {"_id": [int(w.record["id"]) for w in made], "_updated": [w.updated for w in made],
+             "_created": [w.created for w in made], "_deleted": [w.deleted for w in made],
+             "_row": [-1] * len(made)},
+            schema={"_id": pl.Int64, "_updated": UTC_TS, "_created": UTC_TS,
+                    "_deleted": UTC_TS, "_row": pl.Int64})
+        return pl.concat([base.cast({"_updated": UTC_TS, "_created": UTC_TS,
+                                     "_deleted": UTC_TS}), extra]).sort("_id")
+
+    def _render(self, res: Resource, frame: pl.DataFrame, row: dict) -> dict:
+        if row["_row"] < 0:
+            return copy.deepcopy(self.overlay.created[res.name][row["_id"]].record)
+        rendered = res.render(frame.row(row["_row"], named=True))
+        patch = self.overlay.patch_of(res.name, row["_id"])
+        return rendered if patch is None else {**rendered, **copy.deepcopy(patch)}
+
+    def records(self, name: str, scope: int) -> list[dict]:
+        """Every live record of a scope as served (world merged with writes)."""
+        res = RESOURCES[name]
+        frame = self._frame(res, scope)
+        index = self._index(res, frame, scope).filter(pl.col("_deleted").is_null())
+        return [self._render(res, frame, r) for r in index.iter_rows(named=True)]
 
     def _page(self, request: Request, res: Resource,
               scope: int) -> tuple[list[dict], dict[str, str]]:
         q = request.query_params
         frame = self._frame(res, scope)
+        index = self._index(res, frame, scope) if self.overlay.touches(res.name) else \
+            frame.select("_id", "_updated", "_created", "_deleted").with_columns(
+                _row=pl.int_range(pl.len(), dtype=pl.Int64))
         deleted = q.get("filters[include_deleted]", "")
         if deleted == "only":
-            frame = frame.filter(pl.col("_deleted").is_not_null())
+            index = index.filter(pl.col("_deleted").is_not_null())
         elif deleted != "with":
-            frame = frame.filter(pl.col("_deleted").is_null())
-        frame = _range_filter(frame, q.get("filters[updated_at]"), "_updated", "updated_at")
-        frame = _range_filter(frame, q.get("filters[created_at]"), "_created", "created_at")
+            index = index.filter(pl.col("_deleted").is_null())
+        index = _range_filter(index, q.get("filters[updated_at]"), "_updated", "updated_at")
+        index = _range_filter(index, q.get("filters[created_at]"), "_created", "created_at")
         page = max(_int(q.get("page"), "page") or 1, 1)
         per_page = min(max(_int(q.get("per_page"), "per_page") or DEFAULT_PER_PAGE, 1),
                        MAX_PER_PAGE)
-        total = frame.height
-        rows = frame.slice((page - 1) * per_page, per_page).to_dicts()
+        matches = _value_filters(q, res.name)
+        if matches:  # filters on served values: render the scope, then page
+            rows = [r for r in (self._render(res, frame, x) for x in index.iter_rows(named=True))
+                    if all(str(r.get(k)) == v for k, v in matches.items())]
+            total, out = len(rows), rows[(page - 1) * per_page: page * per_page]
+        else:
+            total = index.height
+            out = [self._render(res, frame, x)
+                   for x in index.slice((page - 1) * per_page, per_page).iter_rows(named=True)]
         headers = {"Total": str(total), "Per-Page": str(per_page),
                    "Link": _links(request, page, per_page, total)}
-        return [res.render(r) for r in rows], headers
+        return out, headers
+
+    # -- writes ------------------------------------------------------------------------------
+    def handle_write(self, request: Request, res: Resource, scope_from: str | None,
+                     action: str, body: object) -> Response:
+        headers, refused = self._admit(request)
+        if refused is not None:
+            return refused
+        if body is None:
+            return json_response({"errors": "The request body is not valid JSON"}, 400,  # [U]
+                                 headers)
+        try:
+            with self.views.lock:
+                status, out = self._write(request, res, scope_from, action, body)
+        except ProcoreError as err:
+            return json_response({"errors": err.message}, err.status, headers)
+        except pw.WriteError as err:
+            return json_response(err.body, err.status, headers)
+        return json_response(out, status, headers)
+
+    def _write(self, request: Request, res: Resource, scope_from: str | None, action: str,
+               body: object) -> tuple[int, object]:
+        rid = request.path_params.get("id")
+        if action == "sync" and res.name == "direct_costs":
+            return 200, self._sync_direct_costs(request, body)
+        scope = self._scope(request, res, scope_from, body)
+        ctx = self._ctx()
+        if action == "sync":
+            return 200, pw.sync(self.overlay, ctx, res.name, scope, body, pw.vendor_row)
+        if action == "create":
+            return 201, self._create_payment(scope, body)
+        return 200, pw.patch_one(self.overlay, ctx, res.name, scope, int(rid), body)
+
+    def _ctx(self) -> pw.Scope:
+        return pw.Scope(self.records, self._project_companies().get, self.views.world.now)
+
+    def _sync_direct_costs(self, request: Request, body: object) -> dict:
+        """Unknown project: every row an error (HTTP 200 still), as the brief's contract has
+        it [U: Procore may answer 404]; another company's project: 403 like a read."""
+        project = int(request.path_params["project_id"])
+        company = self._project_companies().get(project)
+        if company is not None:
+            self._check_company(request.headers.get("procore-company-id"), company)
+        elif not request.headers.get("procore-company-id"):
+            raise ProcoreError(403, "You do not have access to this company")  # [U]
+        ctx = self._ctx()
+        if company is None:
+            return pw.sync(self.overlay, ctx, "direct_costs", project, body,
+                           lambda row, old: (None, {}),
+                           scope_error={"project_id": [f"project {project} not found"]})
+        wbs = {r["id"]: r["flat_code"] for r in self.records("wbs_codes", project)}
+        vendors = {r["id"]: r["name"] for r in self.records("vendors", company)}
+        refs = pw.DirectCostRefs(project, wbs, vendors)
+        return pw.sync(self.overlay, ctx, "direct_costs", project, body,
+                       pw.direct_cost_row(refs), finish=pw.number_lines)
+
+    def _create_payment(self, project: int, body: object) -> dict:
+        reqs = {r["id"]: r["commitment_id"] for r in self.records("requisitions", project)}
+        commitments = {r["id"] for r in self.records("work_order_contracts", project)}
+        record = pw.payment_record(body, pw.PaymentRefs(project, commitments, reqs))
+        record["id"] = self.overlay.new_id()
+        return pw.save(self.overlay, "contract_payments", project, None, record,
+                       self.views.world.now)
+
+
+def _value_filters(q: object, resource: str) -> dict[str, str]:
+    """``filters[origin_id]`` (and a contract payment list's ``contract_id``): matched on the
+    served value."""
+    out = {}
+    if q.get("filters[origin_id]"):
+        out["origin_id"] = q["filters[origin_id]"]
+    if resource == "contract_payments" and q.get("contract_id"):
+        out["contract_id"] = q["contract_id"]
+    return out
 
 
 def _links(request: Request, page: int, per_page: int, total: int) -> str:
