@@ -1,4 +1,5 @@
-"""The ``costbridge`` command: sandbox, run, demo, app, bench, report."""
+"""The ``costbridge`` command: sandbox, run, demo, app, bench, report, queue, accept, reject,
+push."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines import config
+from pipelines.cli_exports import add_parsers as add_export_parsers
 
 if TYPE_CHECKING:  # the report modules load polars and duckdb: only `report` imports them
     import duckdb
@@ -51,7 +53,10 @@ def sandbox_config(url: str, world, base: Path) -> dict:
         })
     return {
         "warehouse": {"path": str(base / "warehouse.duckdb"),
-                      "published": str(base / "published"), "keep_snapshots": 10},
+                      "published": str(base / "published"), "keep_snapshots": 10,
+                      "ops_store": str(base / "ops.sqlite"),
+                      "users_file": str(base / "users.toml")},
+        "sandbox": {"embedded": True},
         "procore": {"base_url": f"{url}/procore"},
         "extract": {"page_size": 1000, "lag_seconds": 300},
         "connections": conns,
@@ -68,16 +73,47 @@ def _erp_base_url(url: str, erp: str, tenant: str) -> str:
     return f"{url}/{erp}"
 
 
+# The demo's sign-in users (docs/exports.md §9): sandbox-only passwords, hashed on first load.
+DEMO_USERS = (("alex", "Alex Approver", "demo-approver", "admin", True, ()),
+              ("sam", "Sam Sender", "demo-sender", "none", False,
+               ("directory", "projects", "budget", "commitments", "invoicing")),
+              ("robin", "Robin Reader", "demo-reader", "read_only", False, ()))
+
+
 def write_sandbox_config(url: str, world, base: Path) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     path = base / "costbridge.toml"
     path.write_text(config.render(sandbox_config(url, world, base.resolve())))
+    users = base / "users.toml"
+    if not users.exists():
+        users.write_text(demo_users_toml([c["connection_id"]
+                                          for c in world.connections().iter_rows(named=True)]))
     return path
+
+
+def demo_users_toml(connection_ids: list[str]) -> str:
+    out = ["# Demo users for the embedded sandbox (docs/exports.md §9). Plain passwords are",
+           "# hashed into the ops store on first load; use password_hash for real users.", ""]
+    for login, name, password, level, can_push, tools in DEMO_USERS:
+        out += ["[[users]]", f'login = "{login}"', f'name = "{name}"',
+                f'password = "{password}"', "roles = ["]
+        out += [f'  {{connection = "{c}", erp_level = "{level}", can_push = '
+                f'{"true" if can_push else "false"}, tool_admin = {list(tools)!r}}},'
+                .replace("'", '"') for c in connection_ids]
+        out += ["]", ""]
+    return "\n".join(out)
 
 
 def _use_sandbox_secrets() -> None:
     for key, value in SANDBOX_TOKENS.items():
         os.environ.setdefault(key, value)
+
+
+def use_config_secrets(settings: config.Settings) -> None:
+    """A config that points at the embedded sandbox ([sandbox] embedded = true) uses its
+    built-in credentials, unless the environment sets others."""
+    if settings.sandbox:
+        _use_sandbox_secrets()
 
 
 def free_port() -> int:
@@ -98,13 +134,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.run import run
 
     settings = config.load(Path(args.config))
+    use_config_secrets(settings)
     summary = run(settings, log=_say, full_refresh=args.full_refresh)
     print(summary.render())
     return 0
 
 
-def start_app(published: Path, port: int) -> subprocess.Popen:
+def start_app(published: Path, port: int, config_path: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "COSTBRIDGE_PUBLISHED_DIR": str(published.resolve())}
+    if config_path is not None:  # the approver workspace: ops store, users, writers
+        env["COSTBRIDGE_CONFIG"] = str(config_path.resolve())
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
@@ -114,7 +153,8 @@ def start_app(published: Path, port: int) -> subprocess.Popen:
 
 def cmd_app(args: argparse.Namespace) -> int:
     settings = config.load(Path(args.config))
-    proc = start_app(settings.published, args.port)
+    use_config_secrets(settings)
+    proc = start_app(settings.published, args.port, Path(args.config))
     _say(f"app on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
     return _wait(proc)
 
@@ -160,7 +200,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.no_app:
             return 0
         port = args.port or free_port()
-        proc = start_app(settings.published, port)
+        proc = start_app(settings.published, port, cfg)
         _say(f"app on http://127.0.0.1:{port} — Ctrl-C stops the app and the sandbox")
         return _wait(proc)
     finally:
@@ -356,6 +396,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--output", help="file to write (default: stdout; xlsx: NAME.xlsx)")
     rp.add_argument("--config", default=str(config.DEFAULT_CONFIG))
     rp.set_defaults(func=cmd_report)
+    add_export_parsers(sub)
     return p
 
 

@@ -52,6 +52,7 @@ class Settings:
     lag_seconds: int = 300
     source: Path | None = field(default=None, compare=False)
     ops_store: Path | None = None  # the SQLite ops store (docs/exports.md §7)
+    sandbox: bool = False  # [sandbox] embedded = true: use the embedded sandbox's credentials
     users_file: Path | None = None  # users.toml: sign-in users and roles (docs/exports.md §9)
 
     @property
@@ -76,7 +77,8 @@ def _get(table: dict, key: str, kind: type, where: str, default: Any = ...) -> A
 
 
 KNOWN = {
-    "": {"warehouse", "procore", "extract", "connections"},
+    "": {"warehouse", "procore", "extract", "connections", "sandbox"},
+    "sandbox": {"embedded"},
     "warehouse": {"path", "published", "keep_snapshots", "ops_store", "users_file"},
     "procore": {"base_url"},
     "extract": {"page_size", "lag_seconds"},
@@ -111,6 +113,7 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
     _known(data, "", "costbridge.toml")
     wh, procore = _table(data, "warehouse"), _table(data, "procore")
     extract = _table(data, "extract")
+    sandbox = _table(data, "sandbox")
     conns = []
     seen: set[str] = set()
     raw = data.get("connections", [])
@@ -153,6 +156,7 @@ def parse(data: dict, base: Path = Path(".")) -> Settings:
                              "extract.lag_seconds"),
         ops_store=_path(wh, "ops_store", base),
         users_file=_path(wh, "users_file", base),
+        sandbox=_get(sandbox, "embedded", bool, "sandbox", False),
     )
 
 
