@@ -11,6 +11,7 @@ Money is integer cents in the frames; serializers and the ledger turn it into De
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -306,7 +307,9 @@ def cents(v: int) -> Decimal:
 
 # -- generation ----------------------------------------------------------------------------------
 
-def generate(seed: int = 42, size: str = "tiny") -> World:
+def generate(seed: int = 42, size: str = "tiny", exports: bool = True) -> World:
+    """The world; ``exports=False`` leaves out the export queue's Procore items (``_exports``),
+    which tests use to prove those additions moved no other draw."""
     if size not in SIZES:
         raise ValueError(f"unknown world size {size!r}: choose one of {', '.join(SIZES)}")
     spec = SIZES[size]
@@ -327,7 +330,7 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
             "retainage_item": RETAINAGE_ITEM, "tracking_category": "Job",
             "cost_code_tiers": 1 if i in spec.single_tier else 2,
         })
-        sub = _generate_connection(rng, spec, conns[-1], i, seed)
+        sub = _generate_connection(rng, spec, conns[-1], i, seed, exports)
         for k, v in sub.items():
             parts.setdefault(k, []).append(v)
     w = World(seed=seed, size=size)
@@ -338,7 +341,7 @@ def generate(seed: int = 42, size: str = "tiny") -> World:
 
 
 def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: int,
-                         seed: int = 0) -> dict:
+                         seed: int = 0, exports: bool = True) -> dict:
     cid, company, erp = conn["connection_id"], conn["procore_company_id"], conn["erp"]
     single_tier = conn["cost_code_tiers"] == 1
     base = (ci + 1) * 1_000_000
@@ -433,6 +436,8 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     out["erp_txns"], out["erp_lines"], dc, dcl = _draw_findings(
         np.random.default_rng([seed, 104_729, ci]), txns, lines, out["erp_payments"], dc, dcl)
     out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
+    if exports:  # appended last, from their own stream: nothing above moves
+        out.update(_exports(_exports_rng(seed, cid), conn, ci, out))
     return out
 
 
@@ -1371,3 +1376,300 @@ def _procore_direct_costs(cid, erp, base, txns, lines):
     dc = dc.join(proj, on="direct_cost_id", maintain_order="left")
     return dc, dcl
 
+
+
+# -- exports (issue 6): Procore items not yet in the ERP -----------------------------------------
+EXPORTS_STREAM = 6  # the exports draws' own rng stream (see ``_exports_rng``)
+# The second is over Acumatica's 30-character project name (AC-7: truncated, a warning).
+NEW_PROJECT_NAMES = ("Kingsland Depot Upgrade", "Ellerslie Medical Centre Seismic Strengthening")
+STREETS = ("Quay Street", "Karangahape Road", "Great North Road", "Dominion Road")
+CITIES = ("Auckland", "Wellington", "Christchurch", "Hamilton")
+NEW_WBS_PER_PROJECT = 5
+SOV_MARKUP = (5, 4)  # an old commitment's SOV: 125% of what was invoiced on it
+
+
+def _exports_rng(seed: int, cid: str) -> np.random.Generator:
+    """Its own stream per connection, keyed by a stable hash of the id: no draw made before
+    (or by any other connection) moves, so every frame the ERPs serve stays as it was."""
+    return np.random.default_rng([seed, zlib.crc32(cid.encode()), EXPORTS_STREAM])
+
+
+def _exports(rng: np.random.Generator, conn: dict, ci: int, out: dict) -> dict:
+    """The Procore items the export queue works on (docs/exports.md), appended to the Procore
+    frames of one connection; ERP-side frames and existing rows' values are left alone:
+
+    - ``procore_projects`` gains ``address`` and ``city`` (a few addresses with commas, AC-7)
+      and two Procore-only projects created after go-live (no ``erp_option_id``), the second
+      named over 30 characters (AC-7), with ids below the drawn projects' so the last project
+      is still the one that predates the connection (C-4).
+    - ``wbs_codes``: five codes per new project from the connection's own code structure
+      (copied from its first project), no ERP item, on the budget (one $0 line each).
+    - ``procore_only_vendors``: two companies only Procore has (no ERP contact, not synced);
+      the second named over 41 characters on Xero (XE-6). Same columns as ``vendors``.
+    - ``procore_commitments``: two per new project on synced vendors, but the last on the
+      first Procore-only vendor (``company_not_synced``, NS-10); on Acumatica the first
+      number is over 15 characters (AC-14).
+    - ``procore_commitment_lines``: every commitment's schedule of values (``_sov_lines``).
+    - ``procore_requisitions`` / ``_lines``: approved invoices on the new commitments, not
+      exported; the second is negative (XE-9; NetSuite vendor credit, NS-13); on Xero the
+      third has no payment date (XE-9); the fourth is on the unsynced vendor's commitment.
+    - ``procore_payments``: the commitment payments Procore imported (``_procore_payments``).
+    """
+    projects, wbs = out["procore_projects"], out["wbs_codes"]
+    new_p = _new_projects(rng, conn, ci, projects)
+    projects = _with_addresses(rng, pl.concat([projects, new_p], how="diagonal_relaxed"),
+                               first_new=projects.height)
+    only_v = _procore_only_vendors(conn, out["vendors"])
+    new_w = _new_wbs_codes(rng, conn, wbs, new_p)
+    new_c = _new_commitments(rng, conn, new_p, out["vendors"], only_v,
+                             out["procore_commitments"])
+    commits = pl.concat([out["procore_commitments"], new_c], how="diagonal_relaxed")
+    sov = _sov_lines(rng, conn, commits, new_c, out["procore_requisitions"],
+                     out["procore_requisition_lines"], pl.concat([wbs, new_w]))
+    new_r, new_rl = _new_requisitions(rng, conn, new_c, sov, out["procore_requisitions"])
+    return {
+        "procore_projects": projects, "wbs_codes": pl.concat([wbs, new_w]),
+        "procore_only_vendors": only_v, "procore_commitments": commits,
+        "procore_commitment_lines": sov,
+        "procore_requisitions": pl.concat([out["procore_requisitions"], new_r]),
+        "procore_requisition_lines": pl.concat([
+            out["procore_requisition_lines"],
+            new_rl.select(out["procore_requisition_lines"].columns)
+            .cast(out["procore_requisition_lines"].schema)]),
+        "procore_payments": _procore_payments(conn, out["erp_txns"], out["erp_payments"],
+                                              out["procore_requisitions"]),
+    }
+
+
+def _base(conn: dict) -> int:
+    return (int(conn["procore_company_id"]) - 4000) * 1_000_000
+
+
+def _new_projects(rng, conn: dict, ci: int, projects: pl.DataFrame) -> pl.DataFrame:
+    n = len(NEW_PROJECT_NAMES)
+    days = np.sort(rng.integers(430, 480, n)) * 86400  # 2026: well after go-live (C-4)
+    return pl.DataFrame({
+        "connection_id": conn["connection_id"], "company_id": conn["procore_company_id"],
+        "project_id": _base(conn) + 90 + np.arange(n),
+        "project_number": [f"P-{ci + 1}{projects.height + k + 1:03d}" for k in range(n)],
+        "name": list(NEW_PROJECT_NAMES), "is_synced": False,
+        "erp_option_id": pl.Series([None] * n, dtype=pl.String),
+        "uses_standard_list": True, "active": True,
+        "created_at": _ts(WORLD_START, days), "updated_at": _ts(WORLD_START, days + 86400 * 3),
+    }).cast(projects.schema)
+
+
+def _with_addresses(rng, projects: pl.DataFrame, first_new: int) -> pl.DataFrame:
+    """A street address and city per project; about a quarter carry a unit ("Unit 4, 12 Quay
+    Street": a comma, AC-7), always the first new one; the project that predates go-live
+    has neither (nullable)."""
+    n = projects.height
+    number, street = rng.integers(1, 400, n), rng.integers(0, len(STREETS), n)
+    unit, city = rng.integers(1, 20, n), rng.integers(0, len(CITIES), n)
+    comma = rng.random(n) < 0.25
+    comma[first_new] = True
+    address = [f"Unit {u}, {a} {STREETS[s]}" if c else f"{a} {STREETS[s]}"
+               for a, s, u, c in zip(number, street, unit, comma, strict=True)]
+    cities = [CITIES[c] for c in city]
+    address[first_new - 1] = cities[first_new - 1] = None  # the C-4 project
+    return projects.with_columns(address=pl.Series(address, dtype=pl.String),
+                                 city=pl.Series(cities, dtype=pl.String))
+
+
+def _procore_only_vendors(conn: dict, vendors: pl.DataFrame) -> pl.DataFrame:
+    """Companies added to Procore's directory after go-live, never in the ERP (not synced)."""
+    cid, n = conn["connection_id"], 2
+    names = [f"Vendor {cid.upper()} New {k + 1} Ltd" for k in range(n)]
+    if conn["erp"] == "xero":  # XE-6: a Contact name is at most 41 characters
+        names[1] = names[1].replace(" Ltd", LONG_SUFFIX)
+    created = np.array([440, 445]) * 86400
+    return pl.DataFrame({
+        "connection_id": cid, "vendor_index": -1,
+        "contact_id": pl.Series([None] * n, dtype=pl.String), "name": names,
+        "in_procore": True, "is_linked": False,
+        "procore_vendor_id": _base(conn) + 19_000 + np.arange(n),
+        "address": [f"{k + 5} Fanshawe Street" for k in range(n)], "city": "Auckland",
+        "phone": [f"+64 9 333 {k:04d}" for k in range(n)],
+        "erp_phone": pl.Series([None] * n, dtype=pl.String),
+        "edited_in": pl.Series([None] * n, dtype=pl.String), "exported_from_procore": False,
+        "created_at": _ts(WORLD_START, created), "updated_at": _ts(WORLD_START, created + 3600),
+        "erp_updated_at": pl.Series([None] * n, dtype=pl.Datetime("us", "UTC")),
+    }).cast({k: v for k, v in vendors.schema.items() if k != "contact_id"})
+
+
+def _new_wbs_codes(rng, conn: dict, wbs: pl.DataFrame, new_p: pl.DataFrame) -> pl.DataFrame:
+    """The connection's first project's codes (on the list, no sub job or Phase segment) are
+    its code structure; each new project budgets a few of them, none exported yet."""
+    ref = wbs.filter(pl.col("project_id") == wbs["project_id"].min())
+    parts = []
+    for p in new_p.iter_rows(named=True):
+        k = min(NEW_WBS_PER_PROJECT, ref.height)
+        pick = np.sort(rng.choice(ref.height, size=k, replace=False))
+        budget = rng.integers(5_000, 400_000, k) * 100
+        budget[0] = 0  # a $0 budget line
+        day = p["created_at"] + timedelta(days=1)
+        parts.append(ref[pick.tolist()].with_columns(
+            project_id=pl.lit(p["project_id"]), erp_item_id=pl.lit(None, pl.String),
+            on_budget=pl.lit(True), budget_cents=pl.Series(budget),
+            item_name=pl.format("{}-{}", pl.lit(p["project_number"]), "flat_code")
+            if conn["erp"] == "netsuite" else pl.col("flat_code"),
+            created_at=pl.lit(day), updated_at=pl.lit(day + timedelta(hours=1))))
+    new = pl.concat(parts)
+    return new.with_columns(
+        wbs_code_id=_base(conn) + 290_000 + pl.int_range(pl.len())).cast(wbs.schema)
+
+
+def _new_commitments(rng, conn: dict, new_p: pl.DataFrame, vendors: pl.DataFrame,
+                     only_v: pl.DataFrame, commits: pl.DataFrame) -> pl.DataFrame:
+    n = 2 * new_p.height
+    proj = np.repeat(new_p["project_id"].to_numpy(), 2)
+    numbers = dict(zip(new_p["project_id"], new_p["project_number"], strict=True))
+    synced = vendors.filter(pl.col("is_linked"))["procore_vendor_id"].to_numpy()
+    vend = synced[rng.integers(0, synced.size, n)]
+    vend[-1] = only_v["procore_vendor_id"][0]  # NS-10/XE-7/XE-9/AC-13: company not synced
+    number = [f"SC-{commits.height + j + 1:03d}" for j in range(n)]
+    if conn["erp"] == "acumatica":  # AC-14: a number over 15 characters
+        number[0] = f"{number[0]}-{numbers[int(proj[0])]}-REV1"
+    created = dict(zip(new_p["project_id"], new_p["created_at"], strict=True))
+    made = [created[int(p)] + timedelta(days=5 + j) for j, p in enumerate(proj)]
+    return pl.DataFrame({
+        "connection_id": conn["connection_id"], "company_id": conn["procore_company_id"],
+        "commitment_id": _base(conn) + 390_000 + np.arange(n), "project_id": proj,
+        "vendor_id": vend, "number": number,
+        "title": [f"Subcontract package {commits.height + j + 1}" for j in range(n)],
+        "status": "Approved", "erp_commitment_id": pl.Series([None] * n, dtype=pl.String),
+        "created_at": made, "updated_at": [m + timedelta(days=1) for m in made],
+    }).cast(commits.schema)
+
+
+def _sov_lines(rng, conn: dict, commits: pl.DataFrame, new_c: pl.DataFrame,
+               reqs: pl.DataFrame, req_lines: pl.DataFrame, wbs: pl.DataFrame) -> pl.DataFrame:
+    """Every commitment's schedule of values: ``amount = quantity * unit_cost`` exactly (cents).
+
+    A drawn commitment has one line per WBS code its invoices used, worth 125% of what was
+    invoiced on it (the Acumatica Subcontract total, ``acumatica_tables._subcontracts``: the
+    last line takes the rounding), or, never invoiced, one or two of its project's exported
+    codes. A new commitment has two or three of its project's new codes."""
+    used = req_lines.join(reqs.select("requisition_id", "commitment_id"), on="requisition_id"
+                          ).group_by("commitment_id", "wbs_code_id").agg(
+        invoiced=pl.col("amount").abs().sum()).sort("commitment_id", "wbs_code_id")
+    total = used.group_by("commitment_id").agg(t=pl.col("invoiced").sum() * SOV_MARKUP[0]
+                                               // SOV_MARKUP[1])
+    old = used.join(total, on="commitment_id", maintain_order="left").with_columns(
+        amount=pl.col("invoiced") * SOV_MARKUP[0] // SOV_MARKUP[1])
+    last = pl.int_range(pl.len()).over("commitment_id") == pl.len().over("commitment_id") - 1
+    old = old.with_columns(amount=pl.when(last).then(
+        pl.col("t") - pl.col("amount").sum().over("commitment_id") + pl.col("amount"))
+        .otherwise(pl.col("amount"))).select("commitment_id", "wbs_code_id", "amount")
+    rows = []
+    bare = commits.filter(~pl.col("commitment_id").is_in(used["commitment_id"].implode())
+                          & ~pl.col("commitment_id").is_in(new_c["commitment_id"].implode()))
+    for c in bare.iter_rows(named=True):
+        pool = wbs.filter((pl.col("project_id") == c["project_id"])
+                          & pl.col("erp_item_id").is_not_null())["wbs_code_id"]
+        pool = pool if pool.len() else wbs.filter(pl.col("project_id") == c["project_id"]
+                                                  )["wbs_code_id"]
+        for w in np.sort(rng.choice(pool.to_numpy(), size=min(2, pool.len()), replace=False)):
+            rows.append((c["commitment_id"], int(w), int(rng.integers(10, 5_000)) * 1_000))
+    old = pl.concat([old, pl.DataFrame(rows, schema=old.schema, orient="row")])
+    old = old.with_columns(quantity=_whole_divisor(pl.col("amount"))).with_columns(
+        unit_cost=pl.col("amount") // pl.col("quantity"))
+    new = []
+    for c in new_c.iter_rows(named=True):
+        pool = wbs.filter(pl.col("project_id") == c["project_id"])["wbs_code_id"].to_numpy()
+        k = int(rng.integers(2, 4))
+        for w in np.sort(rng.choice(pool, size=k, replace=False)):
+            qty, unit = int(rng.integers(1, 25)), int(rng.integers(2_000, 400_000))
+            new.append((c["commitment_id"], int(w), qty * unit, qty, unit))
+    lines = pl.concat([old, pl.DataFrame(new, schema=old.schema, orient="row")]).sort(
+        "commitment_id", "wbs_code_id", maintain_order=True)
+    return lines.join(wbs.select("wbs_code_id", "flat_code", "description"), on="wbs_code_id",
+                      maintain_order="left").select(
+        connection_id=pl.lit(conn["connection_id"]), commitment_id="commitment_id",
+        line_id=_base(conn) + 700_000 + pl.int_range(pl.len()), wbs_code_id="wbs_code_id",
+        flat_code="flat_code", description="description",
+        quantity=pl.col("quantity").cast(pl.Float64), unit_cost="unit_cost", amount="amount")
+
+
+def _whole_divisor(amount: pl.Expr) -> pl.Expr:
+    """The largest of 10, 5, 4, 2, 1 that divides the amount in cents: a whole quantity whose
+    unit cost is exact to the cent."""
+    out = pl.lit(1, pl.Int64)
+    for d in (2, 4, 5, 10):
+        out = pl.when(amount % d == 0).then(pl.lit(d, pl.Int64)).otherwise(out)
+    return out
+
+
+def _new_requisitions(rng, conn: dict, new_c: pl.DataFrame, sov: pl.DataFrame,
+                      reqs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Approved invoices on the new commitments, one line per SOV line billing 10-40% of it;
+    the second is negative (a tenth, as the drawn negative ones), on Xero the third has no
+    payment date, and the fourth bills the commitment of the vendor no ERP has."""
+    base, cid, xero = _base(conn), conn["connection_id"], conn["erp"] == "xero"
+    ids = new_c["commitment_id"].to_list()
+    on = [ids[0], ids[1], ids[2], ids[3], ids[2]]  # two on the first project, three on the next
+    c = {r["commitment_id"]: r for r in new_c.iter_rows(named=True)}
+    heads, lines = [], []
+    for k, commitment in enumerate(on):
+        billed = c[commitment]["created_at"] + timedelta(days=int(rng.integers(10, 40)))
+        rid = base + 490_000 + k
+        for s in sov.filter(pl.col("commitment_id") == commitment).iter_rows(named=True):
+            amt = s["amount"] * int(rng.integers(10, 41)) // 100
+            lines.append((cid, rid, s["wbs_code_id"], s["flat_code"],
+                          -(amt // 10) if k == 1 else amt))
+        pay = None if xero and k == 2 else (billed + timedelta(days=30)).date()
+        heads.append((cid, rid, commitment, c[commitment]["project_id"],
+                      c[commitment]["vendor_id"],
+                      f"INV-{cid[:2].upper()}{reqs.height + k + 1:05d}", "approved", k == 1,
+                      False, billed.date(), pay, billed, billed + timedelta(hours=1),
+                      10 if xero else 0))
+    r = pl.DataFrame(heads, orient="row", schema=reqs.columns).cast(reqs.schema)
+    rl = pl.DataFrame(lines, orient="row", schema=[
+        "connection_id", "requisition_id", "wbs_code_id", "flat_code", "amount"]).with_columns(
+        requisition_line_id=base + 590_000 + pl.int_range(pl.len()))
+    return r, rl
+
+
+def _procore_payments(conn: dict, txns: pl.DataFrame, pays: pl.DataFrame,
+                      reqs: pl.DataFrame) -> pl.DataFrame:
+    """Commitment payments Procore holds: ERP payments on subcontractor invoices exported from
+    Procore, made between go-live (XE-10: only payments after the sync was configured) and
+    Procore's last import, live or since deleted in the ERP (XE-10: Procore keeps them) —
+    the direct costs' rule. Later ones are pending import (``payment_imports``)."""
+    held = payment_imports(txns, pays, reqs, conn["live_date"]).filter(
+        pl.col("payment_date") < PROCORE_LAST_SYNC.date())
+    return held.select(
+        "connection_id", payment_id=_base(conn) + 750_000 + pl.int_range(pl.len()),
+        project_id="project_id", commitment_id="commitment_id",
+        requisition_id="requisition_id", invoice_number="invoice_number",
+        origin_id="payment_id", amount="amount", payment_date="payment_date",
+        reference="reference", created_at=pl.lit(PROCORE_LAST_SYNC - timedelta(hours=2)),
+        updated_at=pl.lit(PROCORE_LAST_SYNC - timedelta(hours=2)),
+        deleted_at=pl.lit(None, pl.Datetime("us", "UTC")))
+
+
+def payment_imports(txns: pl.DataFrame, pays: pl.DataFrame, reqs: pl.DataFrame,
+                    live_date: datetime) -> pl.DataFrame:
+    """ERP payments Procore imports (XE-10, NS-12, AC-17): those on subcontractor invoices
+    exported from Procore, made on or after go-live, with the invoice's Procore keys."""
+    inv = txns.filter(pl.col("requisition_id") >= 0).select("txn_id", "requisition_id")
+    keys = reqs.select("requisition_id", "commitment_id", "project_id", "invoice_number")
+    return (pays.join(inv, on="txn_id", maintain_order="left")
+            .join(keys, on="requisition_id", maintain_order="left")
+            .filter(pl.col("payment_date") >= live_date.date()))
+
+
+def payments_pending_import(w: World, connection_id: str | None = None) -> pl.DataFrame:
+    """ERP payments on exported subcontractor invoices that Procore does not hold yet and
+    that are still live in the ERP: the import candidates (``payment`` items)."""
+    out = []
+    for conn in w.connections().iter_rows(named=True):
+        if connection_id and conn["connection_id"] != connection_id:
+            continue
+        mine = pl.col("connection_id") == conn["connection_id"]
+        cand = payment_imports(w.t["erp_txns"].filter(mine), w.t["erp_payments"].filter(mine),
+                               w.t["procore_requisitions"].filter(mine), conn["live_date"])
+        held = w.t["procore_payments"].filter(mine)["origin_id"].implode()
+        out.append(cand.filter(~pl.col("payment_id").is_in(held)
+                               & (pl.col("status") == "AUTHORISED")))
+    return pl.concat(out)
