@@ -44,6 +44,7 @@ from pipelines.sandbox.common import (
 )
 from pipelines.sandbox.world import World, cents
 from pipelines.sandbox.xero_where import Field, QueryParseError, compile_where, parse_order
+from pipelines.sandbox.xero_writes import XeroWrites
 
 PROVIDER = "costbridge sandbox"
 DEFAULT_PAGE_SIZE = 100
@@ -122,7 +123,8 @@ def _build_contacts(w: World) -> pl.DataFrame:
     return w.t["vendors"].join(_tenants(w).select("connection_id", "tenant"),
                                on="connection_id").with_columns(
         _id=pl.col("contact_id"), _updated=pl.col("updated_at"),
-        ContactStatus=pl.lit("ACTIVE"), IsSupplier=pl.lit(True), IsCustomer=pl.lit(False))
+        ContactStatus=pl.lit("ACTIVE"), IsSupplier=pl.lit(True), IsCustomer=pl.lit(False),
+        contact_number=pl.lit(None, pl.String))  # set only by writes (XE-6)
 
 
 def _build_items(w: World) -> pl.DataFrame:
@@ -138,6 +140,15 @@ def _build_tracking(w: World) -> pl.DataFrame:
     return _tenants(w).join(opts, on="connection_id", how="left").with_columns(
         _id=pl.col("tracking_category_id"), _updated=pl.col("live_date"),
         Name=pl.col("tracking_category"), Status=pl.lit("ACTIVE"))
+
+
+def _build_purchase_orders(w: World) -> pl.DataFrame:
+    """The world has no Xero purchase orders: they all come from writes (XE-7)."""
+    return pl.DataFrame(schema={
+        "tenant": pl.String, "_id": pl.String, "_updated": pl.Datetime("us", "UTC"),
+        "txn_id": pl.String, "invoice_number": pl.String, "reference": pl.String,
+        "status": pl.String, "txn_date": pl.Date, "contact_id": pl.String,
+        "contact_name": pl.String})
 
 
 def _build_lines(w: World) -> dict[str, pl.DataFrame]:
@@ -165,7 +176,8 @@ def _contact(r: dict) -> dict:
 def _line(r: dict) -> dict:
     tracking = [] if r["tracking_option_id"] is None else [{
         "TrackingCategoryID": r["tracking_category_id"],
-        "TrackingOptionID": r["tracking_option_id"], "Name": "Job", "Option": r["option_name"]}]
+        "TrackingOptionID": r["tracking_option_id"], "Name": r.get("category_name") or "Job",
+        "Option": r["option_name"]}]
     return {
         "LineItemID": r["line_id"], "Description": r["description"],
         "Quantity": Decimal(repr(r["quantity"])).quantize(Decimal("0.0001")),
@@ -234,22 +246,50 @@ def _payment(r: dict) -> dict:
 
 
 def _contact_record(r: dict) -> dict:
-    return {
-        "ContactID": r["contact_id"], "Name": r["name"], "ContactStatus": "ACTIVE",
-        "IsSupplier": True, "IsCustomer": False,
-        "Addresses": [{"AddressType": "STREET", "AddressLine1": r["address"],
-                       "City": r["city"]}],
+    address = {"AddressType": r.get("address_type") or "STREET", "AddressLine1": r["address"],
+               "City": r["city"]}
+    address |= {k: r[c] for k, c in (("Region", "region"), ("PostalCode", "postal_code"))
+                if r.get(c)}
+    out = {
+        "ContactID": r["contact_id"], "Name": r["name"],
+        "ContactStatus": r.get("ContactStatus") or "ACTIVE",
+        "IsSupplier": r.get("IsSupplier", True), "IsCustomer": False,
+        "Addresses": [address],
         "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": r["phone"]}],
         "UpdatedDateUTC": msdate(r["updated_at"]), "HasAttachments": False,
     }
+    if r.get("contact_number"):  # set through the API only (XE-6: costbridge's external id)
+        out["ContactNumber"] = r["contact_number"]
+    return out
 
 
 def _item(r: dict) -> dict:
-    return {
-        "ItemID": r["item_id"], "Code": r["code"], "Name": r["name"], "IsPurchased": True,
-        "IsSold": False, "PurchaseDetails": {"AccountCode": "310"},
-        "UpdatedDateUTC": msdate(r["updated_at"]),
+    out = {
+        "ItemID": r["item_id"], "Code": r["code"], "Name": r["name"],
+        "IsPurchased": r.get("IsPurchased", True), "IsSold": r.get("IsSold", False),
+        "PurchaseDetails": {"AccountCode": "310"}, "UpdatedDateUTC": msdate(r["updated_at"]),
     }
+    if r.get("description"):
+        out["Description"] = r["description"]
+    if r.get("purchase_description"):
+        out["PurchaseDescription"] = r["purchase_description"]
+    return out
+
+
+def _purchase_order(r: dict) -> dict:
+    total = cents(r["total"])
+    out = {
+        "PurchaseOrderID": r["txn_id"], "PurchaseOrderNumber": r["invoice_number"],
+        "Type": "PURCHASEORDER", "Reference": r["reference"] or "", "Contact": _contact(r),
+        **_dates(r), "Status": r["status"], "LineAmountTypes": "NoTax", "SubTotal": total,
+        "TotalTax": ZERO, "Total": total, "CurrencyCode": "NZD",
+        "DeliveryInstructions": r.get("delivery_instructions") or "", "SentToContact": False,
+        "IsDiscounted": False, "HasAttachments": False, "UpdatedDateUTC": msdate(r["updated_at"]),
+    }
+    if r.get("delivery_date"):
+        out |= {"DeliveryDate": msdate(r["delivery_date"]),
+                "DeliveryDateString": _date_string(r["delivery_date"])}
+    return out
 
 
 def _tracking_category(r: dict) -> dict:
@@ -311,7 +351,8 @@ RESOURCES: dict[str, Resource] = {r.plural: r for r in (
              _fields(ContactID=Field("_id", "guid"), Name=Field("name", "str"),
                      ContactStatus=Field("ContactStatus", "str"),
                      IsSupplier=Field("IsSupplier", "bool"),
-                     IsCustomer=Field("IsCustomer", "bool"))),
+                     IsCustomer=Field("IsCustomer", "bool"),
+                     ContactNumber=Field("contact_number", "str"))),
     Resource("Items", "Item", ("erp_items", "connections"), _build_items, _item,
              _fields(ItemID=Field("_id", "guid"), Code=Field("code", "str"),
                      Name=Field("name", "str"), IsPurchased=Field("IsPurchased", "bool"),
@@ -320,7 +361,15 @@ RESOURCES: dict[str, Resource] = {r.plural: r for r in (
              _build_tracking, _tracking_category,
              {"TrackingCategoryID": Field("_id", "guid"), "Name": Field("Name", "str"),
               "Status": Field("Status", "str")}, pageable=False, modified_since=False),
+    # No `where` on purchase orders in Xero's spec; the fields serve `order` [C].
+    Resource("PurchaseOrders", "PurchaseOrder", ("connections",), _build_purchase_orders,
+             _purchase_order,
+             _fields(PurchaseOrderID=Field("_id", "guid"), Status=Field("status", "str"),
+                     PurchaseOrderNumber=Field("invoice_number", "str"),
+                     Date=Field("txn_date", "date"), Reference=Field("reference", "str")),
+             lines=True),
 )}
+WRITABLE = ("Contacts", "Items", "Invoices", "PurchaseOrders")
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -371,6 +420,7 @@ class XeroApi:
             Window("day", limits.xero_per_day, 86_400),
             Window("appminute", limits.xero_app_per_minute, 60, shared=True),
         ])
+        self.writes = XeroWrites(self)
 
     def routes(self) -> list[Route]:
         def list_endpoint(resource: Resource, single: bool) -> Callable:
@@ -392,7 +442,26 @@ class XeroApi:
             if res.pageable:  # the resources with single GETs in the brief
                 routes.append(Route(base + "/{item_id}", list_endpoint(res, True),
                                     methods=["GET"]))
-        return routes
+        return routes + self._write_routes()
+
+    def _write_routes(self) -> list[Route]:
+        def write_endpoint(plural: str) -> Callable:
+            async def endpoint(request: Request) -> Response:
+                body = await request.body()
+                item = request.path_params.get("item_id")
+                return await self.gate.run(
+                    request, lambda r: self.writes.handle(r, body, plural, item), self.fault)
+            return endpoint
+
+        routes = []
+        for plural in WRITABLE:
+            base = f"/api.xro/2.0/{plural}"
+            routes += [Route(base, write_endpoint(plural), methods=["PUT", "POST"]),
+                       Route(base + "/{item_id}", write_endpoint(plural), methods=["POST"])]
+        base = "/api.xro/2.0/TrackingCategories"
+        return routes + [Route(base, write_endpoint("TrackingCategories"), methods=["PUT"]),
+                         Route(base + "/{item_id}/Options", write_endpoint("TrackingCategories"),
+                               methods=["PUT"])]
 
     # -- identity ----------------------------------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -442,7 +511,8 @@ class XeroApi:
         return tenant if tenant and tenant in set(tenants["tenant"]) else None
 
     # -- data --------------------------------------------------------------------------------
-    def handle(self, request: Request, res: Resource, item_id: str | None) -> Response:
+    def preflight(self, request: Request) -> Response | tuple[str, dict[str, str]]:
+        """Token, tenant, rate limit and Accept: an error answer, or (tenant, rate headers)."""
         if (err := self._check_token(request)) is not None:
             return err
         tenant = self._tenant(request)
@@ -456,6 +526,13 @@ class XeroApi:
                 "X-Rate-Limit-Problem": decision.problem or "minute"})
         if not _accepts_json(request):
             return text_response("The sandbox answers application/json only", 406, headers)
+        return tenant, headers
+
+    def handle(self, request: Request, res: Resource, item_id: str | None) -> Response:
+        pre = self.preflight(request)
+        if isinstance(pre, Response):
+            return pre
+        tenant, headers = pre
         try:
             body = self._body(request, res, tenant, item_id)
         except XeroError as err:
@@ -472,7 +549,22 @@ class XeroApi:
             parts[""] = frame.clear()  # an organisation with no records
             return parts
         parts = self.views.get(f"xero:{res.plural}", res.sources, build)
-        return parts.get(tenant, parts[""])
+        return self.writes.overlay.merged(res.plural, tenant, parts.get(tenant, parts[""]))
+
+    def tenant_frame(self, plural: str, tenant: str) -> pl.DataFrame:
+        """A tenant's served frame of a resource, written records included."""
+        return self._frame(RESOURCES[plural], tenant)
+
+    def envelope(self, plural: str, records: list[dict]) -> dict[str, Any]:
+        return {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER,
+                "DateTimeUTC": msdate(self.views.world.now, offset=False), plural: records}
+
+    def render_one(self, plural: str, row: dict, lines: list[dict] | None) -> dict:
+        """A written record as GET would show it, with its line items."""
+        record = RESOURCES[plural].render(row)
+        if RESOURCES[plural].lines:
+            record["LineItems"] = [_line(x) for x in lines or []]
+        return record
 
     def _body(self, request: Request, res: Resource, tenant: str,
               item_id: str | None) -> dict | None:
@@ -496,17 +588,17 @@ class XeroApi:
             lines = self._lines(tenant, [r["_id"] for r in rows])
             for record, row in zip(records, rows, strict=True):
                 record["LineItems"] = lines.get(row["_id"], [])
-        body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER,
-                                "DateTimeUTC": msdate(self.views.world.now, offset=False)}
-        if page_info is not None:
-            body["pagination"] = page_info
-        body[res.plural] = records
+        body = self.envelope(res.plural, records)
+        if page_info is not None:  # before the records, where Xero puts it
+            body = {k: v for k, v in body.items() if k != res.plural} | {
+                "pagination": page_info, res.plural: records}
         return body
 
     def _single(self, frame: pl.DataFrame, res: Resource, item_id: str) -> pl.DataFrame:
         key = item_id.strip().lower()
         hit = frame.filter(pl.col("_id") == key)
-        if hit.height == 0 and res.plural == "Invoices":  # Xero also takes an InvoiceNumber
+        if hit.height == 0 and res.plural in ("Invoices", "PurchaseOrders"):
+            # Xero also takes an InvoiceNumber / a PurchaseOrderNumber here
             hit = frame.filter(pl.col("invoice_number") == item_id)
         return hit.head(1)
 
@@ -544,10 +636,16 @@ class XeroApi:
                                _build_lines)
         frame = parts.get(tenant)
         out: dict[str, list[dict]] = {}
-        if frame is None or not ids:
+        if not ids:
             return out
-        for r in frame.filter(pl.col("txn_id").is_in(ids)).to_dicts():
-            out.setdefault(r["txn_id"], []).append(_line(r))
+        written = self.writes.overlay.txn_lines(tenant)
+        if frame is not None:
+            world_ids = [i for i in ids if i not in written]  # a rewrite replaces all lines
+            for r in frame.filter(pl.col("txn_id").is_in(world_ids)).to_dicts():
+                out.setdefault(r["txn_id"], []).append(_line(r))
+        for i in ids:
+            if i in written:
+                out[i] = [_line(r) for r in written[i]]
         return out
 
 
