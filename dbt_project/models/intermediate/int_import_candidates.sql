@@ -1,0 +1,9 @@
+-- Import candidates (ERP -> Procore, docs/exports.md §2-§4), one row per item, in the columns
+-- of the export side's int_export_candidates_checked, for the export_queue mart:
+--   direct_cost     an ERP transaction that syncs as a Procore direct cost (C-5, XE-13,
+--                   NS-15, NS-16, AC-21)
+--   vendor_update   a linked vendor whose ERP change flows to Procore (NS-10, AC-1; XE-6)
+-- Each piece says which of its items are already in Procore (is_synced).
+select {{ import_candidate_columns() }} from {{ ref('int_import_candidates_direct_costs') }}
+union all
+select {{ import_candidate_columns() }} from {{ ref('int_import_candidates_vendor_updates') }}
