@@ -1,0 +1,528 @@
+{#- One select per item type (docs/exports.md §3, §4), parametrised by ERP; the per-ERP
+    candidate models union the ones their ERP supports. Each select reads one flat subquery
+    (`items`), so the document and the findings name its columns unqualified. Findings per §6;
+    a rule that differs by ERP names the ERP's rule ID. -#}
+
+{#- company: Xero Contact (XE-6), NetSuite vendor (NS-10), Acumatica Vendor (AC-13). AC-13:
+    the approver types the ERP Vendor ID at export; the queue proposes 'PC' || the Procore
+    company id (unique per connection, within Acumatica's key length) for the approver to keep
+    or change. -#}
+{% macro exports_companies(erp) -%}
+    {%- set checks = [] -%}
+    {%- if erp == 'xero' -%}
+        {%- do checks.append(exports_finding('XE-6', 'error', 'contact_name_too_long',
+            "'Company ' || vendor_name || ': the name has ' || length(vendor_name)
+             || ' characters, a Xero contact name at most 41'",
+            'length(vendor_name) > 41')) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'company', 'vendor_id', 'null', 'vendor_name', 'null', 'erp_vendor_ref',
+            'not is_active',
+            "{
+                'vendor_id': vendor_id,
+                'name': vendor_name,
+                'address': address,
+                'city': city,
+                'state_code': state_code,
+                'postal_code': postal_code,
+                'phone': business_phone,
+                'is_active': is_active,
+                'erp_vendor_id': " ~ ("'PC' || vendor_id" if erp == 'acumatica'
+                                       else 'cast(null as varchar)') ~ "
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from ({{ exports_vendors(erp) }}) as items
+{%- endmacro %}
+
+{#- project: Xero tracking option (XE-5), NetSuite job (NS-11), Acumatica Project (AC-7).
+    AC-7: the ERP Job ID is the project number with every character other than letters,
+    digits, `. -$,` and space removed. C-4: a project with a suggested ERP match predates
+    the connection; it is linked, never exported. -#}
+{% macro exports_project_items(erp) -%}
+    {%- set job_id = "regexp_replace(coalesce(project_number, ''), '[^A-Za-z0-9. $,-]', '', 'g')"
+        if erp == 'acumatica' else 'project_number' -%}
+    {%- set not_standard_rule = {'xero': 'XE-5', 'netsuite': 'NS-9'} -%}
+    {%- set checks = [
+        exports_finding('C-4', 'error', 'project_existed_before_go_live',
+            "'Project ' || project_number || ' ' || project_name
+             || ' existed before the connection went live: link it to ERP project '
+             || coalesce(closest_erp_project_number, closest_erp_project_ref) || ' '
+             || coalesce(closest_erp_project_name, '') || ' instead of exporting it'",
+            'has_suggested_match')] -%}
+    {%- if erp == 'netsuite' -%}
+        {%- do checks.append(exports_finding('NS-5', 'error', 'cost_code_list_single_tier',
+            "'Project ' || project_number || ': the connection''s cost code list has a single
+             tier (' || cost_code_count || ' cost codes, none with two tiers)'",
+            'is_single_tier')) -%}
+    {%- endif -%}
+    {%- if erp in not_standard_rule -%}
+        {%- do checks.append(exports_finding(not_standard_rule[erp], 'error',
+            'not_standard_cost_code_list',
+            "'Project ' || project_number || ' does not use the ERP standard cost code list'",
+            'not uses_standard_cost_code_list')) -%}
+    {%- endif -%}
+    {%- if erp == 'acumatica' -%}
+        {%- do checks.extend([
+            exports_finding('AC-7', 'error', 'project_not_active',
+                "'Project ' || project_number || ' is not active'", 'not is_active'),
+            exports_finding('AC-7', 'error', 'job_id_invalid',
+                "'Project ' || project_id || ': nothing of the project number '''
+                 || coalesce(project_number, '')
+                 || ''' is left for the ERP Job ID (letters, digits, . - $ , and space only)'",
+                job_id ~ " = ''"),
+            exports_finding('AC-7', 'warning', 'project_name_truncated',
+                "'Project ' || project_number || ': the name ''' || project_name || ''' has '
+                 || length(project_name) || ' characters; Acumatica keeps the first 30'",
+                'length(project_name) > 30'),
+            exports_finding('AC-7', 'warning', 'address_commas',
+                "'Project ' || project_number || ': the address ''' || address
+                 || ''' has commas; Acumatica takes none'",
+                "address like '%,%'")]) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'project', 'project_id', 'project_id',
+            "project_number || ' – ' || project_name", 'null', 'erp_project_ref',
+            'is_deleted or not is_active',
+            "{
+                'project_id': project_id,
+                'project_number': project_number,
+                'name': project_name,
+                'address': address,
+                'city': city,
+                'is_active': is_active,
+                'erp_job_id': " ~ job_id ~ ",
+                'tracking_category': " ~ ('tracking_category' if erp == 'xero'
+                                           else 'cast(null as varchar)') ~ "
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            projects.*,
+            {{ exports_project_address('projects') }},
+            coalesce(unlinked.has_suggested_match, false) as has_suggested_match,
+            unlinked.closest_erp_project_ref,
+            unlinked.closest_erp_project_number,
+            unlinked.closest_erp_project_name,
+            {%- if erp == 'netsuite' %}
+            tiers.cost_code_count,
+            coalesce(tiers.is_single_tier, false) as is_single_tier
+            {%- else %}
+            false as is_single_tier
+            {%- endif %}
+        from ({{ exports_projects(erp) }}) as projects
+        left join {{ ref('int_projects_unlinked_matched') }} as unlinked
+            on unlinked.side = 'procore'
+            and unlinked.connection_id = projects.connection_id
+            and unlinked.project_id = projects.project_id
+        {%- if erp == 'netsuite' %}
+        left join {{ ref('int_netsuite_cost_code_tiers') }} as tiers
+            on tiers.connection_id = projects.connection_id
+        {%- endif %}
+    ) as items
+{%- endmacro %}
+
+{#- The project's address and city: Procore staging adds them; null until it does. -#}
+{% macro exports_project_address(alias) -%}
+    cast(null as varchar) as address,
+    cast(null as varchar) as city
+{%- endmacro %}
+
+{#- wbs_code: Xero Item, code = cost code + cost type (XE-4, company-level, compared as the
+    flat code cost_code.cost_type like int_xero_cost_lines_classified); NetSuite Other Charge
+    item [project number]-[flat code] (NS-3; custom segments are in the flat code). -#}
+{% macro exports_wbs_items(erp) -%}
+    {%- set item_code = "wbs.cost_code || '.' || wbs.cost_type" if erp == 'xero'
+        else "projects.project_number || '-' || wbs.wbs_code" -%}
+    {%- set project_rule = {'xero': 'XE-5', 'netsuite': 'NS-11'}[erp] -%}
+    {%- set checks = [
+        exports_finding(project_rule, 'error', 'project_not_synced',
+            "'WBS code ' || wbs_code || ': its project ' || project_number || ' is not synced'",
+            'project_erp_ref is null')] -%}
+    {%- if erp == 'xero' -%}
+        {%- do checks.extend([
+            exports_finding('XE-4', 'error', 'item_code_too_long',
+                "'WBS code ' || wbs_code || ': the item code ''' || erp_item_code
+                 || ''' has ' || length(erp_item_code) || ' characters, at most 30'",
+                'length(erp_item_code) > 30'),
+            exports_finding('XE-4', 'error', 'too_many_items',
+                "'WBS code ' || wbs_code || ': the connection has ' || item_count
+                 || ' cost codes, Xero allows at most 4,000 items'",
+                'item_count > 4000 and erp_item_ref is null')]) -%}
+    {%- else -%}
+        {%- do checks.append(exports_finding('NS-5', 'error', 'cost_code_list_single_tier',
+            "'WBS code ' || wbs_code || ' of project ' || project_number
+             || ': the connection''s cost code list has a single tier'",
+            'is_single_tier')) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'wbs_code', 'wbs_code_id', 'project_id',
+            "project_number || ' ' || wbs_code || ' – ' || description",
+            'null', 'erp_item_ref', "status <> 'active' or is_project_deleted",
+            "{
+                'wbs_code_id': wbs_code_id,
+                'project_id': project_id,
+                'project_number': project_number,
+                'project_erp_ref': project_erp_ref,
+                'cost_code': cost_code,
+                'cost_type': cost_type,
+                'flat_code': wbs_code,
+                'description': description,
+                'erp_item_code': erp_item_code
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            wbs.*,
+            projects.project_number,
+            projects.erp_project_ref as project_erp_ref,
+            projects.is_deleted as is_project_deleted,
+            {{ item_code }} as erp_item_code,
+            count(distinct {{ item_code }}) over (partition by wbs.connection_id) as item_count,
+            {%- if erp == 'netsuite' %}
+            coalesce(tiers.is_single_tier, false) as is_single_tier
+            {%- else %}
+            false as is_single_tier
+            {%- endif %}
+        from ({{ exports_wbs_codes() }}) as wbs
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = wbs.connection_id
+            and projects.project_id = wbs.project_id
+        {%- if erp == 'netsuite' %}
+        left join {{ ref('int_netsuite_cost_code_tiers') }} as tiers
+            on tiers.connection_id = wbs.connection_id
+        {%- endif %}
+    ) as items
+{%- endmacro %}
+
+{#- The lines of each commitment: Procore staging adds stg_procore__commitment_lines; none
+    until it does (the commitment is then blocked by XE-7 no_sov_line on Xero). -#}
+{% macro exports_commitment_lines(erp) -%}
+    select
+        cast(null as varchar) as connection_id,
+        cast(null as bigint) as commitment_id,
+        cast(null as bigint) as line_id,
+        cast(null as varchar) as wbs_code,
+        cast(null as varchar) as cost_code,
+        cast(null as varchar) as cost_type,
+        cast(null as varchar) as description,
+        cast(null as decimal(18, 4)) as quantity,
+        cast(null as decimal(18, 4)) as unit_cost,
+        cast(null as decimal(18, 2)) as amount,
+        cast(null as varchar) as item_erp_ref
+    where false
+{%- endmacro %}
+
+{#- Unsynced-line summary columns of a lines CTE grouped by its document. -#}
+{% macro exports_lines_summary(id_column) -%}
+    list({
+        'line_id': line_id, 'wbs_code': wbs_code, 'cost_code': cost_code,
+        'cost_type': cost_type, 'description': description,
+        {%- if id_column == 'commitment_id' %}
+        'quantity': quantity, 'unit_cost': unit_cost,
+        {%- endif %}
+        'amount': amount, 'item_erp_ref': item_erp_ref
+    } order by line_id) as lines,
+    count(*) as line_count,
+    count(item_erp_ref) as synced_line_count,
+    string_agg(distinct case when item_erp_ref is null then wbs_code end, ', '
+               order by case when item_erp_ref is null then wbs_code end) as unsynced_codes,
+    {{ money('sum(amount)') }} as lines_total
+{%- endmacro %}
+
+{#- commitment: Xero Purchase Order (XE-7), Acumatica Subcontract (AC-14); never NetSuite
+    (NS-1). The sandbox's Procore serves subcontracts (work order contracts) only. XE-7: the
+    order date is the commitment's creation date. -#}
+{% macro exports_commitment_items(erp) -%}
+    {%- set checks = [
+        exports_finding({'xero': 'XE-7', 'acumatica': 'AC-13'}[erp], 'error',
+            'company_not_synced',
+            "'Commitment ' || number || ': its company ' || coalesce(vendor_name, '#' || vendor_id)
+             || ' is not synced'",
+            'vendor_erp_ref is null'),
+        exports_finding({'xero': 'XE-5', 'acumatica': 'AC-9'}[erp], 'error',
+            'project_not_synced',
+            "'Commitment ' || number || ': its project ' || project_number || ' is not synced'",
+            'project_erp_ref is null')] -%}
+    {%- if erp == 'xero' -%}
+        {%- do checks.extend([
+            exports_finding('XE-7', 'error', 'commitment_field_too_long',
+                "'Commitment ' || left(number, 40) || ': the number or title is over 255 characters'",
+                'length(number) > 255 or length(title) > 255'),
+            exports_finding('XE-7', 'error', 'commitment_not_approved',
+                "'Commitment ' || number || ' is ' || coalesce(status, 'without a status')
+                 || ', not Approved'",
+                "status is distinct from 'Approved'"),
+            exports_finding('XE-7', 'error', 'no_sov_line',
+                "'Commitment ' || number || ' has no SOV line'", 'line_count = 0'),
+            exports_finding('XE-7', 'error', 'line_code_not_synced',
+                "'Commitment ' || number || ': no line has a synced Xero item (' || unsynced_codes
+                 || ')'",
+                'line_count > 0 and synced_line_count = 0')]) -%}
+    {%- else -%}
+        {%- do checks.extend([
+            exports_finding('AC-14', 'error', 'commitment_number_too_long',
+                "'Commitment ' || number || ': the number has ' || length(number)
+                 || ' characters, at most 15'",
+                'length(number) > 15'),
+            exports_finding('AC-14', 'error', 'commitment_title_too_long',
+                "'Commitment ' || number || ': the title ''' || title || ''' has '
+                 || length(title) || ' characters, at most 60'",
+                'length(title) > 60'),
+            exports_finding('AC-5', 'error', 'line_code_not_synced',
+                "'Commitment ' || number || ': line codes not on the Acumatica list: '
+                 || unsynced_codes",
+                'line_count > synced_line_count')]) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'commitment', 'commitment_id', 'project_id',
+            "number || ' – ' || title", 'lines_total', 'erp_commitment_ref', 'is_deleted',
+            "{
+                'commitment_id': commitment_id,
+                'number': number,
+                'title': title,
+                'status': status,
+                'contract_date': contract_date,
+                'kind': 'subcontract',
+                'vendor': vendor_ref,
+                'project': project_ref,
+                'lines': lines
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            commitments.commitment_id,
+            commitments.connection_id,
+            commitments.project_id,
+            commitments.commitment_number as number,
+            commitments.title,
+            commitments.status,
+            cast(commitments.created_at as date) as contract_date,
+            commitments.erp_commitment_ref,
+            commitments.is_deleted,
+            commitments.updated_at,
+            commitments.vendor_id,
+            vendors.vendor_name,
+            vendors.erp_vendor_ref as vendor_erp_ref,
+            {'vendor_id': commitments.vendor_id, 'name': vendors.vendor_name,
+             'erp_ref': vendors.erp_vendor_ref} as vendor_ref,
+            projects.project_number,
+            projects.erp_project_ref as project_erp_ref,
+            projects.project_ref,
+            coalesce(lines.lines, []) as lines,
+            coalesce(lines.line_count, 0) as line_count,
+            coalesce(lines.synced_line_count, 0) as synced_line_count,
+            lines.unsynced_codes,
+            lines.lines_total
+        from {{ ref('stg_procore__commitments') }} as commitments
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = commitments.connection_id
+            and projects.project_id = commitments.project_id
+        left join {{ ref('stg_procore__vendors') }} as vendors
+            on vendors.connection_id = commitments.connection_id
+            and vendors.vendor_id = commitments.vendor_id
+        left join (
+            select connection_id, commitment_id, {{ exports_lines_summary('commitment_id') }}
+            from ({{ exports_commitment_lines(erp) }}) as commitment_lines
+            group by connection_id, commitment_id
+        ) as lines
+            on lines.connection_id = commitments.connection_id
+            and lines.commitment_id = commitments.commitment_id
+    ) as items
+{%- endmacro %}
+
+{#- subcontractor_invoice: Xero Bill ACCPAY (XE-9), NetSuite Vendor Bill / Vendor Credit when
+    negative (NS-12, NS-13), Acumatica Bill (AC-16). C-3: only Approved, Approved as Noted or
+    Pending Owner Approval invoices can be sent. NS-4: exporting an invoice creates the items
+    its codes lack, so on NetSuite an unsynced line code is a warning, not an error. -#}
+{% macro exports_invoice_items(erp) -%}
+    {%- set checks = [
+        exports_finding('C-3', 'error', 'status_not_sendable',
+            "'Subcontractor invoice ' || invoice_number || ' is ' || coalesce(status, 'without a status')
+             || ': only Approved, Approved as Noted or Pending Owner Approval invoices can be sent'",
+            "coalesce(lower(status) not in ('approved', 'approved_as_noted',
+              'pending_owner_approval'), true)"),
+        exports_finding({'xero': 'XE-9', 'netsuite': 'NS-10', 'acumatica': 'AC-13'}[erp],
+            'error', 'company_not_synced',
+            "'Subcontractor invoice ' || invoice_number || ': its company '
+             || coalesce(vendor_name, '#' || vendor_id, 'of the commitment') || ' is not synced'",
+            'vendor_erp_ref is null'),
+        exports_finding({'xero': 'XE-5', 'netsuite': 'NS-11', 'acumatica': 'AC-9'}[erp],
+            'error', 'project_not_synced',
+            "'Subcontractor invoice ' || invoice_number || ': its project ' || project_number
+             || ' is not synced'",
+            'project_erp_ref is null')] -%}
+    {%- if erp == 'xero' -%}
+        {%- do checks.extend([
+            exports_finding('XE-9', 'error', 'line_code_not_synced',
+                "'Subcontractor invoice ' || invoice_number
+                 || ': no line has a synced Xero item (' || coalesce(unsynced_codes, 'no lines') || ')'",
+                'synced_line_count = 0'),
+            exports_finding('XE-9', 'error', 'negative_invoice',
+                "'Subcontractor invoice ' || invoice_number || ' totals ' || total
+                 || ': negative invoices do not export to Xero'",
+                'total < 0'),
+            exports_finding('XE-9', 'error', 'missing_billing_date',
+                "'Subcontractor invoice ' || invoice_number || ' has no billing date'",
+                'billing_date is null'),
+            exports_finding('XE-9', 'error', 'missing_payment_date',
+                "'Subcontractor invoice ' || invoice_number || ' has no payment date'",
+                'payment_date is null'),
+            exports_finding('XE-9', 'error', 'invoice_number_too_long',
+                "'Subcontractor invoice ' || left(invoice_number, 40) || '…: the number has '
+                 || length(invoice_number) || ' characters, at most 255'",
+                'length(invoice_number) > 255')]) -%}
+    {%- elif erp == 'netsuite' -%}
+        {%- do checks.append(exports_finding('NS-4', 'warning', 'line_code_not_synced',
+            "'Subcontractor invoice ' || invoice_number || ': the export creates the items of '
+             || unsynced_codes",
+            'line_count > synced_line_count')) -%}
+    {%- else -%}
+        {%- do checks.append(exports_finding('AC-16', 'error', 'line_code_not_synced',
+            "'Subcontractor invoice ' || invoice_number || ': line codes not synced: '
+             || unsynced_codes",
+            'line_count > synced_line_count')) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'subcontractor_invoice', 'requisition_id', 'project_id', 'invoice_number',
+            'total', 'erp_transaction_ref', 'false',
+            "{
+                'requisition_id': requisition_id,
+                'invoice_number': invoice_number,
+                'status': status,
+                'billing_date': billing_date,
+                'payment_date': payment_date,
+                'total': total,
+                'retainage': retainage,
+                'commitment': commitment_ref,
+                'vendor': vendor_ref,
+                'project': project_ref,
+                'lines': lines
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            requisitions.requisition_id,
+            requisitions.connection_id,
+            requisitions.project_id,
+            requisitions.invoice_number,
+            requisitions.status,
+            requisitions.billing_date,
+            requisitions.payment_date,
+            requisitions.erp_transaction_ref,
+            requisitions.updated_at,
+            -- total = sum of the lines (§4); 0.00 for an invoice without lines
+            coalesce(lines.lines_total, {{ money('0') }}) as total,
+            {{ money('requisitions.total_retainage') }} as retainage,
+            {'commitment_id': requisitions.commitment_id,
+             'number': commitments.commitment_number,
+             'erp_ref': commitments.erp_commitment_ref} as commitment_ref,
+            commitments.vendor_id,
+            vendors.vendor_name,
+            vendors.erp_vendor_ref as vendor_erp_ref,
+            {'vendor_id': commitments.vendor_id, 'name': vendors.vendor_name,
+             'erp_ref': vendors.erp_vendor_ref} as vendor_ref,
+            projects.project_number,
+            projects.erp_project_ref as project_erp_ref,
+            projects.project_ref,
+            coalesce(lines.lines, []) as lines,
+            coalesce(lines.line_count, 0) as line_count,
+            coalesce(lines.synced_line_count, 0) as synced_line_count,
+            lines.unsynced_codes
+        from {{ ref('stg_procore__requisitions') }} as requisitions
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = requisitions.connection_id
+            and projects.project_id = requisitions.project_id
+        left join {{ ref('stg_procore__commitments') }} as commitments
+            on commitments.connection_id = requisitions.connection_id
+            and commitments.commitment_id = requisitions.commitment_id
+        left join {{ ref('stg_procore__vendors') }} as vendors
+            on vendors.connection_id = commitments.connection_id
+            and vendors.vendor_id = commitments.vendor_id
+        left join (
+            select
+                requisitions.connection_id,
+                lines.requisition_id,
+                {{ exports_lines_summary('requisition_id') }}
+            from (
+                select
+                    requisition_lines.requisition_id,
+                    requisition_lines.requisition_line_id as line_id,
+                    requisition_lines.wbs_code,
+                    line_items.cost_code,
+                    line_items.cost_type,
+                    line_items.description,
+                    requisition_lines.amount,
+                    line_items.item_erp_ref
+                from {{ ref('stg_procore__requisition_lines') }} as requisition_lines
+                inner join {{ ref('stg_procore__requisitions') }} as requisitions
+                    on requisitions.requisition_id = requisition_lines.requisition_id
+                left join ({{ exports_line_items(erp) }}) as line_items
+                    on line_items.connection_id = requisitions.connection_id
+                    and line_items.project_id = requisitions.project_id
+                    and line_items.wbs_code = requisition_lines.wbs_code
+            ) as lines
+            inner join {{ ref('stg_procore__requisitions') }} as requisitions
+                on requisitions.requisition_id = lines.requisition_id
+            group by requisitions.connection_id, lines.requisition_id
+        ) as lines
+            on lines.connection_id = requisitions.connection_id
+            and lines.requisition_id = requisitions.requisition_id
+    ) as items
+{%- endmacro %}
+
+{#- budget: Acumatica project budget, amounts only (AC-11); one per project with budget
+    lines, keyed by the project id. AC-11: the project must be synced and every budget code
+    already exported (AC-10). -#}
+{% macro exports_budget_items(erp) -%}
+    {%- set checks = [
+        exports_finding('AC-11', 'error', 'project_not_synced',
+            "'Budget of project ' || project_number || ': the project is not synced'",
+            'project_erp_ref is null'),
+        exports_finding('AC-11', 'error', 'budget_codes_not_exported',
+            "'Budget of project ' || project_number || ': budget codes not exported: '
+             || unsynced_codes",
+            'unsynced_codes is not null')] -%}
+    select
+        {{ exports_candidate(
+            erp, 'budget', 'project_id', 'project_id',
+            "'Budget ' || project_number || ' – ' || project_name", 'total', 'null',
+            'is_deleted or not is_active',
+            "{'project': project_ref, 'lines': lines}",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            projects.connection_id,
+            projects.project_id,
+            projects.project_number,
+            projects.project_name,
+            projects.erp_project_ref as project_erp_ref,
+            projects.project_ref,
+            projects.is_deleted,
+            projects.is_active,
+            max(budget.updated_at) as updated_at,
+            list({
+                'budget_line_item_id': budget.budget_line_item_id,
+                'wbs_code': budget.wbs_code,
+                'cost_code': codes.cost_code,
+                'cost_type': codes.cost_type,
+                'task': codes.task,
+                'amount': budget.original_budget_amount
+            } order by budget.budget_line_item_id) as lines,
+            {{ money('sum(budget.original_budget_amount)') }} as total,
+            string_agg(distinct case when codes.erp_item_ref is null then budget.wbs_code end,
+                       ', ' order by case when codes.erp_item_ref is null
+                                          then budget.wbs_code end) as unsynced_codes
+        from {{ ref('stg_procore__budget_line_items') }} as budget
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = budget.connection_id
+            and projects.project_id = budget.project_id
+        left join ({{ exports_wbs_codes() }}) as codes
+            on codes.wbs_code_id = budget.wbs_code_id
+        group by all
+    ) as items
+{%- endmacro %}
