@@ -1,8 +1,17 @@
 """dlt source for the Procore REST API v1.0, one Procore company per connection.
 
 Reads projects, vendors, users and standard cost codes per company, and per project its WBS codes,
-budget line items, commitments (work order contracts), subcontractor invoices (requisitions)
-and direct costs.
+budget line items, commitments (work order contracts, with their schedule of values as
+``work_order_contracts__line_items``), subcontractor invoices (requisitions), direct costs and
+commitment payments.
+
+- Commitment payments (the ERP payments Procore imported onto a commitment's Payments tab,
+  XE-10, NS-12, AC-17) are Procore's Contract Payments:
+  ``GET /rest/v1.0/contract_payments?project_id={project_id}`` (Procore documents a
+  ``contract_id`` per call; the sandbox also lists a whole project without one [U]). Each row:
+  ``id, project_id, contract_id, requisition_id, invoice_number, amount, date, notes, status,
+  origin_id`` (the ERP payment id), ``created_at, updated_at, deleted_at``. They land in
+  ``payments``.
 
 - Every call carries ``Procore-Company-Id``; paging follows the ``Link`` header's ``next``
   with the largest ``per_page``.
@@ -53,13 +62,17 @@ ENDPOINTS: dict[str, Endpoint] = {
         deletable=False, children=(Child("segment_items", "wbs_codes__segment_items"),)),
     "budget_line_items": Endpoint("rest/v1.0/budget_line_items?project_id={project_id}", True,
                                   deletable=False),
+    # Each with its schedule of values (SOV lines: wbs_code, quantity, unit_cost, amount).
     "work_order_contracts": Endpoint(
-        "rest/v1.0/work_order_contracts?project_id={project_id}", True),
+        "rest/v1.0/work_order_contracts?project_id={project_id}", True,
+        children=(Child("line_items", "work_order_contracts__line_items", "id"),)),
     "requisitions": Endpoint("rest/v1.0/requisitions?project_id={project_id}", True,
                              deletable=False,
                              children=(Child("line_items", "requisitions__line_items", "id"),)),
     "direct_costs": Endpoint("rest/v1.0/projects/{project_id}/direct_costs", True,
                              children=(Child("line_items", "direct_costs__line_items", "id"),)),
+    # Commitment payments imported from the ERP (XE-10, NS-12, AC-17).
+    "payments": Endpoint("rest/v1.0/contract_payments?project_id={project_id}", True),
 }
 
 
