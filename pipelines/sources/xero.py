@@ -75,6 +75,22 @@ def parse_msdate(value: str) -> datetime:
     return datetime.fromtimestamp(int(m.group(1)) / 1000, tz=UTC)
 
 
+class XeroTokenMissing(RuntimeError):
+    """No access token is configured for Xero."""
+
+
+def client(conn: Connection, token: str | None = None) -> ApiClient:
+    """The authenticated client of one Xero organisation (the extract and the writer share
+    it). The token defaults to the secret the source reads, ``sources.xero.access_token``."""
+    if token is None:
+        token = dlt.secrets.get("sources.xero.access_token")
+        if not token:
+            raise XeroTokenMissing(
+                f"xero connection {conn.id!r}: no access token; set sources.xero.access_token "
+                "(env SOURCES__XERO__ACCESS_TOKEN) in .dlt/secrets.toml")
+    return _client(conn, str(token))
+
+
 def _client(conn: Connection, token: str) -> ApiClient:
     # Every Xero number is an amount, quantity or rate: integers are Decimals too, so a page
     # of whole amounts cannot type a money column as an integer.
