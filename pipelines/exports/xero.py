@@ -24,7 +24,7 @@ from pipelines.exports.base import RecordRejected, WireRequest, external_id
 from pipelines.http import ApiClient, ApiError
 from pipelines.sources import xero as xero_source
 
-API = "/api.xro/2.0"
+API = "/api.xro/2.0"  # in dry-run paths; the client's base URL ends with it
 ITEM_NAME_MAX = 50  # Xero Item.Name; the full description goes to PurchaseDescription
 PLURAL = {"company": "Contacts", "wbs_code": "Items", "commitment": "PurchaseOrders",
           "cco": "PurchaseOrders", "subcontractor_invoice": "Invoices"}
@@ -265,7 +265,7 @@ class XeroWriter:
 
     def _get_po(self, ref: str) -> dict:
         try:
-            body, _ = self.client.get(f"{API}/PurchaseOrders/{ref}", "purchase_orders")
+            body, _ = self.client.get(f"PurchaseOrders/{ref}", "purchase_orders")
         except ApiError as exc:
             if exc.status == 404:
                 raise RecordRejected(f"XE-8: purchase order {ref} is not in Xero",
@@ -284,7 +284,8 @@ class XeroWriter:
     def _category(self, document: dict) -> dict:
         name = self._category_name(document)
         req = self._category_lookup(name)
-        body, _ = self.client.get(req.path, "tracking_categories", params=req.params)
+        body, _ = self.client.get(req.path.removeprefix(API), "tracking_categories",
+                                  params=req.params)
         cats = body.get("TrackingCategories", [])
         if not cats:
             raise RecordRejected(f"XE-5: the Xero tracking category {name!r} of connection "
@@ -322,9 +323,9 @@ class XeroWriter:
 
     def _write(self, method: str, path: str, body: dict, key: str, item_type: str,
                document: dict) -> dict:
-        resource = path.split("/")[2].lower()
+        resource = path.removeprefix(API).split("/")[1].lower()
         try:
-            answer, _ = self.client.write(method, path, resource, body,
+            answer, _ = self.client.write(method, path.removeprefix(API), resource, body,
                                           headers=self._headers(key))
         except ApiError as exc:
             if exc.status == 400 and "ValidationException" in exc.body:
@@ -333,13 +334,13 @@ class XeroWriter:
         return answer
 
     def _first(self, plural: str, id_field: str, params: dict) -> str | None:
-        body, _ = self.client.get(f"{API}/{plural}", plural.lower(), params=params)
+        body, _ = self.client.get(f"{plural}", plural.lower(), params=params)
         rows = body.get(plural, [])
         return str(rows[0][id_field]) if rows else None
 
     def _po_id(self, number: str) -> str | None:
         try:
-            body, _ = self.client.get(f"{API}/PurchaseOrders/{number}", "purchase_orders")
+            body, _ = self.client.get(f"PurchaseOrders/{number}", "purchase_orders")
         except ApiError as exc:
             if exc.status == 404:
                 return None
