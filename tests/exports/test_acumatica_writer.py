@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
+from pipelines import config, run
 from pipelines.config import Connection, Settings
 from pipelines.exports.acumatica import AcumaticaWriter, task_of, writer
 from pipelines.exports.base import RecordRejected, parse_document
@@ -19,6 +22,7 @@ from pipelines.http import dumps_exact
 from pipelines.sandbox import world as world_mod
 from pipelines.sandbox.acumatica import SANDBOX_USER
 from pipelines.sandbox.server import SandboxServer
+from pipelines.sources.acumatica import acumatica_source
 
 BASE = "http://127.0.0.1:9/acumatica/ridge3"  # nothing listens: building calls needs no I/O
 EP = f"{BASE}/entity/Default/24.200.001"
@@ -360,3 +364,26 @@ def test_close_logs_out_so_both_seats_are_free(live: tuple[SandboxServer, Connec
     out.close()
     assert _seats_free(c.erp_base_url)
     out.close()  # a second close is harmless
+
+
+def test_the_next_extract_sees_written_records(acu: AcumaticaWriter, tmp_path: Path) -> None:
+    """The real dlt source, run after the writes, loads them stamped with the write time
+    (the world clock, 2026-06-30), so the queue can show them synced."""
+    assert acu.send("company", doc(VENDOR), "k1") == "V009001"
+    bill_id = acu.send("subcontractor_invoice", doc(INVOICE), "k3")
+    acu.close()  # one seat for the extract's own session
+    cfg = config.parse({
+        "warehouse": {"path": str(tmp_path / "wh.duckdb"),
+                      "published": str(tmp_path / "published")},
+        "procore": {"base_url": "http://127.0.0.1:1/procore"},
+        "connections": [{"id": "acumatica-1", "erp": "acumatica", "procore_company_id": 1,
+                         "erp_base_url": acu.base, "erp_tenant_id": "Ridge3"}]})
+    run._pipeline("acumatica", cfg).run(acumatica_source(cfg.active("acumatica")),
+                                        loader_file_format="parquet")
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        vendors = con.execute("select vendor_name, last_modified_date_time from "
+                              "raw_acumatica.vendors where vendor_id = 'V009001'").fetchall()
+        bills = con.execute("select id, reference_nbr, amount from raw_acumatica.bills "
+                            "where vendor_ref = 'INV-9001'").fetchall()
+    assert vendors == [("Quarry & Sons, Ltd", datetime(2026, 6, 30, tzinfo=UTC))]
+    assert bills == [(bill_id, "000049", Decimal("3000.000000000"))]
