@@ -1,4 +1,9 @@
-"""The Procore REST API v1.0 (read side), served from the world under the prefix ``/procore``.
+"""The Procore REST API v1.0, served from the world under the prefix ``/procore``.
+
+Reads come from the world; writes (the import direction and the write-back of ERP ids, see
+``procore_writes.py``) land in an overlay merged into every read and kept across
+``World.advance()``. Commitment payments are served as Procore's Contract Payments,
+``GET /rest/v1.0/contract_payments?project_id=[&contract_id=]``.
 
 Each world connection's ``procore_company_id`` is a Procore company. Lists are bare JSON arrays
 paged with ``page``/``per_page`` and ``Link``/``Total``/``Per-Page`` headers; ``filters[…]``,
@@ -16,6 +21,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -147,9 +153,10 @@ def _build_payments(w: World) -> pl.DataFrame:
             "requisition_id": pl.Int64, "origin_id": pl.String, "amount": pl.Int64,
             "payment_date": pl.Date, "reference": pl.String, "created_at": UTC_TS,
             "updated_at": UTC_TS, "deleted_at": UTC_TS})
-    reqs = w.t["procore_requisitions"].select("requisition_id", "commitment_id",
-                                               "invoice_number")
-    p = pays.join(reqs, on="requisition_id", how="left")
+    # The commitment and invoice number come from the requisition unless the frame has them.
+    wanted = [c for c in ("commitment_id", "invoice_number") if c not in pays.columns]
+    p = pays.join(w.t["procore_requisitions"].select("requisition_id", *wanted),
+                  on="requisition_id", how="left") if wanted else pays
     return _scoped(p, "project_id", "payment_id")
 
 
@@ -518,9 +525,11 @@ class ProcoreApi:
         headers, refused = self._admit(request)
         if refused is not None:
             return refused
+        # Written records are read under the lock that writes take; untouched lists need none.
+        lock = self.views.lock if self.overlay.touches(res.name) else nullcontext()
         try:
             scope = self._scope(request, res, project_from)
-            with self.views.lock:
+            with lock:
                 body, page_headers = self._page(request, res, scope)
         except ProcoreError as err:
             return json_response({"errors": err.message}, err.status, headers)

@@ -242,6 +242,7 @@ def sync(overlay: Overlay, ctx: Scope, resource: str, scope: int, body: Any,
     if len(rows) > MAX_SYNC_ROWS:
         raise WriteError(400, {"errors": f"at most {MAX_SYNC_ROWS} updates per call"})
     entities, errors = [], []
+    index = _Index([] if scope_error else ctx.records(resource, scope))
     for row in rows:
         if not isinstance(row, dict):
             errors.append({"row": row, "errors": {"base": ["must be an object"]}})
@@ -249,8 +250,7 @@ def sync(overlay: Overlay, ctx: Scope, resource: str, scope: int, body: Any,
         if scope_error:
             errors.append({**row, "errors": scope_error})
             continue
-        records = ctx.records(resource, scope)
-        old = _find(records, rid=row.get("id"), origin=row.get("origin_id"))
+        old = index.find(row.get("id"), row.get("origin_id"))
         if row.get("id") is not None and old is None:
             errors.append({**row, "errors": {"id": [f"{row['id']} not found"]}})
             continue
@@ -260,8 +260,33 @@ def sync(overlay: Overlay, ctx: Scope, resource: str, scope: int, body: Any,
             continue
         if old is None:
             new["id"] = overlay.new_id()
-        entities.append(save(overlay, resource, scope, old, finish(new), ctx.now))
+        entities.append(index.add(save(overlay, resource, scope, old, finish(new), ctx.now)))
     return {"entities": entities, "errors": errors}
+
+
+class _Index:
+    """A scope's records by id and by origin_id, kept current while a sync call writes (a
+    later row of the same call matches an earlier one's origin_id)."""
+
+    def __init__(self, records: list[dict]):
+        self.by_id: dict[Any, dict] = {}
+        self.by_origin: dict[str, dict] = {}
+        for r in records:
+            self.add(r)
+
+    def add(self, record: dict) -> dict:
+        old = self.by_id.get(record["id"])
+        if old is not None and old.get("origin_id") is not None:
+            self.by_origin.pop(old["origin_id"], None)
+        self.by_id[record["id"]] = record
+        if record.get("origin_id") is not None:
+            self.by_origin.setdefault(record["origin_id"], record)
+        return record
+
+    def find(self, rid: Any, origin: Any) -> dict | None:
+        if rid is not None:
+            return self.by_id.get(rid)
+        return None if origin is None else self.by_origin.get(str(origin))
 
 
 def _missing(row: dict, old: dict | None, names: tuple[str, ...]) -> dict[str, list[str]]:

@@ -350,3 +350,45 @@ def test_serves_commitment_lines_payments_and_project_address(framed) -> None:
             for p in pays] == [(8001, req["commitment_id"], "1000.01", "ERP-PAY-9", "ref 9")]
     proj = _get(srv, "projects", hdr, company_id=company).json()[0]
     assert (proj["address"], proj["city"]) == ("1 Quay St", "Auckland")
+
+
+def test_two_rows_with_one_origin_id_in_one_call_make_one_record(server, hdr, project) -> None:
+    """The second row matches the first row's origin_id: one direct cost, updated in place
+    (grand total 10.00 + 0.50 = 10.50, then 20.00 + 0.50 = 20.50)."""
+    rows = [_row(project, "BILL-TWICE", ("10.00", "0.50")),
+            _row(project, "BILL-TWICE", ("20.00", "0.50"))]
+    body = _patch(server, f"projects/{project['id']}/direct_costs/sync", hdr,
+                  {"updates": rows}).json()
+    assert body["errors"] == []
+    assert [e["grand_total"] for e in body["entities"]] == ["10.50", "20.50"]
+    assert body["entities"][0]["id"] == body["entities"][1]["id"]
+    listed = _get(server, f"projects/{project['id']}/direct_costs", hdr,
+                  **{"filters[origin_id]": "BILL-TWICE"}).json()
+    assert [d["grand_total"] for d in listed] == ["20.50"]
+
+
+def test_world_payments_and_commitment_lines_served(server, world, hdr, project) -> None:
+    """The world's Procore commitment payments (cents) are served as contract payments with
+    two-decimal money strings, and its SOV lines as the commitment's line_items."""
+    pays = world.t["procore_payments"].filter(pl.col("project_id") == project["id"])
+    if "commitment_id" not in pays.columns:
+        pays = pays.join(world.t["procore_requisitions"].select(
+            "requisition_id", "commitment_id"), on="requisition_id")
+    served = {p["id"]: p for p in _get(server, "contract_payments", hdr, per_page=1000,
+                                       project_id=project["id"]).json()}
+    assert pays.height > 0
+    for r in pays.iter_rows(named=True):
+        got = served[r["payment_id"]]
+        assert (got["contract_id"], got["requisition_id"], got["origin_id"]) == (
+            r["commitment_id"], r["requisition_id"], r["origin_id"])
+        assert got["amount"] == f"{r['amount'] // 100}.{r['amount'] % 100:02d}"
+    lines = world.t["procore_commitment_lines"].join(
+        world.t["procore_commitments"].select("commitment_id", "project_id"),
+        on="commitment_id").filter(pl.col("project_id") == project["id"])
+    served_lines = {li["id"]: li for c in _get(server, "work_order_contracts", hdr,
+                                               project_id=project["id"]).json()
+                    for li in c["line_items"]}
+    assert set(served_lines) == set(lines["line_id"].to_list())
+    for r in lines.iter_rows(named=True):
+        assert served_lines[r["line_id"]]["amount"] == (
+            f"{r['amount'] // 100}.{r['amount'] % 100:02d}")
