@@ -6,6 +6,7 @@ select
     title,
     status,
     cast(vendor__id as bigint) as vendor_id,
+    vendor__name as vendor_name,
     -- the ERP commitment it was exported as (Acumatica: the Subcontract's or Purchase
     -- Order's id GUID, AC-14); null when never exported
     origin_id as erp_commitment_ref,

@@ -9,6 +9,8 @@ select
     -- NS-9: the project uses the company's ERP standard cost code list. Projects loaded
     -- before Procore sent the field have it null: the standard list was then the only one.
     coalesce(standard_cost_code_list, true) as uses_standard_cost_code_list,
+    address,
+    city,
     deleted_at is not null as is_deleted,
     cast(created_at as timestamp) as created_at,
     cast(updated_at as timestamp) as updated_at,
