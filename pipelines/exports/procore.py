@@ -6,8 +6,8 @@ Imports, each keyed by the ERP's id as Procore ``origin_id``:
 - direct_cost → ``PATCH /rest/v1.0/projects/{project_id}/direct_costs/sync``, status
   ``approved`` (C-5; XE-13, NS-15, AC-21). A sync action matches a row by ``origin_id``, so a
   resend updates the direct cost it made instead of adding a second one.
-- vendor_update → ``PATCH /rest/v1.0/vendors/sync?company_id=`` by Procore ``id`` with only the
-  fields the ERP changed (NS-10, AC-1).
+- vendor_update → ``PATCH /rest/v1.0/vendors/sync?company_id=`` matched by Procore ``id``, with
+  only the fields the ERP changed (NS-10, AC-1; ``phone`` is Procore's ``business_phone``).
 - payment → a commitment payment, Procore's *Contract Payments*:
   ``POST /rest/v1.0/contract_payments`` (``PATCH /rest/v1.0/contract_payments/{id}`` once
   found by ``origin_id``), on the commitment of the paid subcontractor invoice (XE-10, NS-12,
@@ -176,9 +176,8 @@ class ProcoreWriter:
         if not changes:
             return None
         row: dict[str, Any] = {"id": int(d["vendor_id"])}
+        # Matched by Procore's id; origin_id is left as the link already holds it.
         row |= {VENDOR_FIELDS[k]: v for k, v in changes.items()}
-        if d.get("erp_vendor_ref"):
-            row["origin_id"] = str(d["erp_vendor_ref"])
         return WireRequest("PATCH", f"{API}/vendors/sync", {"updates": [row]}, self.headers,
                            {"company_id": str(self.company)})
 
@@ -200,11 +199,9 @@ class ProcoreWriter:
 
     def _find_vendor(self, d: dict) -> str | None:
         """The vendor, if it already holds every change (the update landed)."""
-        params = ({"filters[origin_id]": str(d["erp_vendor_ref"])}
-                  if d.get("erp_vendor_ref") else {})
         wanted = {VENDOR_FIELDS[k]: v for k, v in (d.get("changes") or {}).items()
                   if k in VENDOR_FIELDS}
-        for r in self._list(f"{API}/vendors?company_id={self.company}", "vendors", params):
+        for r in self._list(f"{API}/vendors?company_id={self.company}", "vendors", {}):
             if r["id"] == int(d["vendor_id"]):
                 done = all(r.get(k) == v for k, v in wanted.items())
                 return str(r["id"]) if done else None

@@ -269,3 +269,21 @@ def test_writer_needs_a_token(conn, settings, monkeypatch, tmp_path: Path) -> No
     w = writer(conn, settings)
     with pytest.raises(ApiError, match="no access token"):
         w.find("direct_cost", {"erp_txn_id": "x", "project_id": 1}, "k")
+
+
+def test_vendor_update_requests_map_phone_and_skip_empty(conn, settings) -> None:
+    """NS-10 / AC-1: only the changed fields go, phone as Procore's business_phone; no change
+    means no call; a field the import does not carry is refused."""
+    def no_io() -> ApiClient:
+        raise AssertionError("no I/O expected")
+    w = ProcoreWriter(conn, settings.procore_base_url, client_factory=no_io)
+    [req] = w.requests("vendor_update", {"vendor_id": 42, "erp_vendor_ref": "V1",
+                                         "changes": {"phone": "+64 1", "name": "N"}})
+    assert (req.path, req.params, req.body) == (
+        "rest/v1.0/vendors/sync", {"company_id": str(conn.procore_company_id)},
+        {"updates": [{"id": 42, "business_phone": "+64 1", "name": "N"}]})
+    empty = {"vendor_id": 42, "erp_vendor_ref": "V1", "changes": {}}
+    assert w.requests("vendor_update", empty) == []
+    assert w.send("vendor_update", empty, "k") == "42"
+    with pytest.raises(RecordRejected, match="not fax"):
+        w.send("vendor_update", {"vendor_id": 42, "changes": {"fax": "1"}}, "k")
