@@ -6,6 +6,12 @@ truth about it (``is_*_ok`` flags and ``intent``), set when the line is drawn, n
 the connector rules the warehouse applies, so tests can compare the warehouse with ``ledger()``.
 
 Money is integer cents in the frames; serializers and the ledger turn it into Decimal.
+
+For the export queue (issue 6) each connection also has Procore items not yet in the ERP, drawn
+last from their own rng stream so no earlier draw moves (``_exports``): project addresses,
+Procore-only projects with WBS codes, commitments and approved invoices, ``procore_only_vendors``,
+every commitment's schedule of values (``procore_commitment_lines``) and the commitment payments
+Procore imported (``procore_payments``; ``payments_pending_import`` lists the rest).
 """
 
 from __future__ import annotations
@@ -121,7 +127,16 @@ def _ts(base: datetime, seconds: np.ndarray) -> pl.Series:
 
 @dataclass
 class World:
-    """All entities, keyed by table name; ``now`` is the world's clock."""
+    """All entities, keyed by table name; ``now`` is the world's clock.
+
+    Procore frames for exports (``_exports``; money in cents): ``procore_projects`` has
+    ``address``, ``city``; ``procore_only_vendors`` (``vendors``' columns, no ERP contact);
+    ``procore_commitment_lines`` (connection_id, commitment_id, line_id, wbs_code_id,
+    flat_code, description, quantity, unit_cost, amount); ``procore_payments``
+    (connection_id, payment_id, project_id, commitment_id, requisition_id, invoice_number,
+    origin_id = the ERP payment id, amount, payment_date, reference, created_at, updated_at,
+    deleted_at). ``advance()`` leaves them as they are (Procore keeps a payment deleted in the
+    ERP, XE-10)."""
 
     seed: int
     size: str
