@@ -94,6 +94,7 @@ def invoice(vendor_ref: str, project: dict, number: str = "INV-7781",
 
 # -- field maps (no I/O) -------------------------------------------------------------------------
 def test_xe6_company_becomes_a_contact_with_contact_number() -> None:
+    """XE-6: name, billing address, phone; ContactNumber = the external id (find's key)."""
     [req] = _offline().requests("company", company())
     assert (req.method, req.path) == ("PUT", "/api.xro/2.0/Contacts")
     assert req.body == {"Contacts": [{
@@ -105,6 +106,7 @@ def test_xe6_company_becomes_a_contact_with_contact_number() -> None:
 
 
 def test_xe4_wbs_code_becomes_an_item_coded_cost_code_and_type() -> None:
+    """XE-4: code = cost code + cost type as the world's items spell it, name = description."""
     doc = _doc({"wbs_code_id": 1, "project_id": 1000100, "project_number": "P-1001",
                 "project_erp_ref": "x", "cost_code": "03-102", "cost_type": "L",
                 "flat_code": "03-102.L",
@@ -118,6 +120,7 @@ def test_xe4_wbs_code_becomes_an_item_coded_cost_code_and_type() -> None:
 
 
 def test_xe5_project_becomes_an_option_of_the_tracking_category() -> None:
+    """XE-5: the project name becomes an option of the connection's tracking category."""
     doc = _doc({"project_id": 1, "project_number": "P-1", "name": "Quay Lofts", "address": None,
                 "city": None, "is_active": True, "erp_job_id": "P-1",
                 "tracking_category": "Job"})
@@ -129,6 +132,7 @@ def test_xe5_project_becomes_an_option_of_the_tracking_category() -> None:
 
 
 def test_xe7_commitment_becomes_a_purchase_order() -> None:
+    """XE-7: date, order number, contact, reference = title, SOV lines with tracking."""
     [req] = _offline().requests("commitment", commitment("c-1", PROJECT))
     assert req.body == {"PurchaseOrders": [{
         "PurchaseOrderNumber": "SC-0042", "Contact": {"ContactID": "c-1"},
@@ -143,7 +147,7 @@ def test_xe7_commitment_becomes_a_purchase_order() -> None:
 
 
 def test_xe8_cco_lines_changed_twice_are_summed_into_one() -> None:
-    """Line 7 is changed twice by the CCO: 100.10 + 50.05 = 150.15 goes as one line."""
+    """XE-8: line 7 is changed twice by the CCO: 100.10 + 50.05 = 150.15 goes as one line."""
     lines = _offline().cco_lines(cco("po-1", PROJECT))
     assert lines == [
         {"Description": "Extra footings", "ItemCode": "03-102.S", "Quantity": Decimal(1),
@@ -158,6 +162,8 @@ def test_xe8_cco_lines_changed_twice_are_summed_into_one() -> None:
 
 
 def test_xe9_invoice_becomes_a_bill_with_a_retainage_line() -> None:
+    """XE-9: ACCPAY bill, Date = billing date, DueDate = payment date, a line per invoice
+    line with tracking = project, and retainage (125.05) negative on the retainage item."""
     [req] = _offline().requests("subcontractor_invoice", invoice("c-1", PROJECT))
     assert req.body == {"Invoices": [{
         "Type": "ACCPAY", "Contact": {"ContactID": "c-1"}, "InvoiceNumber": "INV-7781",
@@ -173,6 +179,7 @@ def test_xe9_invoice_becomes_a_bill_with_a_retainage_line() -> None:
 
 
 def test_xe9_no_dates_are_sent_without_a_payment_date() -> None:
+    """XE-9: no payment date, no dates at all (Xero works the due date out from terms)."""
     [req] = _offline().requests("subcontractor_invoice",
                                 invoice("c-1", PROJECT, payment_date=None))
     bill = req.body["Invoices"][0]
@@ -181,7 +188,7 @@ def test_xe9_no_dates_are_sent_without_a_payment_date() -> None:
 
 
 def test_xe9_negative_invoice_is_refused_without_calling_xero() -> None:
-    """-300.00 + 100.00 = -200.00: refused before the client is even opened."""
+    """XE-9: -300.00 + 100.00 = -200.00: refused before the client is even opened."""
     w = _offline()
     doc = invoice("c-1", PROJECT, amounts=(-300.00, 100.00), retainage=0)
     with pytest.raises(RecordRejected, match=r"XE-9.*INV-7781.*-200\.00"):
@@ -221,6 +228,7 @@ def _contacts(w: XeroWriter, number: str) -> list[dict]:
 
 
 def test_company_send_find_and_send_again_makes_one_contact(live) -> None:
+    """XE-6: send, find by ContactNumber, send again with the same key: one contact."""
     w, _ = live
     doc = company(2000501, "Quay Scaffolding Ltd")
     assert w.find("company", doc, "k-company-501") is None
@@ -233,6 +241,7 @@ def test_company_send_find_and_send_again_makes_one_contact(live) -> None:
 
 
 def test_xe6_refusal_names_the_company_and_xeros_message(live, world) -> None:
+    """XE-6: a name taken by another contact is Xero's refusal: RecordRejected, not retried."""
     w, _ = live
     taken = world.t["vendors"].filter(pl.col("connection_id") == "xero-1")["name"][0]
     with pytest.raises(RecordRejected) as err:
@@ -245,6 +254,8 @@ def test_xe6_refusal_names_the_company_and_xeros_message(live, world) -> None:
 
 
 def test_project_wbs_commitment_cco_and_bill_round_trip(live, world) -> None:
+    """XE-5, XE-4, XE-7, XE-8, XE-9 against the live sandbox: each send returns the id find
+    returns, a second send with the same key creates nothing, totals worked by hand."""
     w, _ = live
     vendor = w.send("company", company(2000601, "Pier Concrete Ltd"), "k-c-601")
     pdoc = _doc({"project_id": 1000900, "project_number": "P-1901", "name": "Quay Lofts 9",
