@@ -316,6 +316,17 @@ def test_unknown_cost_code_is_a_field_refusal_AC_16(acu: AcumaticaWriter) -> Non
         acu.send("subcontractor_invoice", doc(bad), "k6")
 
 
+def test_vendor_without_typed_id_is_refused_AC_13(acu: AcumaticaWriter) -> None:
+    """AC-13: the approver types the Vendor ID; without one Acumatica refuses the vendor (the
+    sandbox does not auto-number vendor IDs) and nothing is found or created."""
+    untyped = dict(VENDOR, erp_vendor_id=None, name="Nameless Ltd")
+    assert acu.find("company", doc(untyped), "k12") is None
+    with pytest.raises(RecordRejected, match=r"company 'Nameless Ltd' refused \(HTTP 422, "
+                       r"AC-13\): VendorID: Error: 'VendorID' cannot be empty\."):
+        acu.send("company", doc(untyped), "k12")
+    assert _get(acu, "Vendor", **{"$filter": "VendorName eq 'Nameless Ltd'"}) == []
+
+
 def test_budget_lines_updated_and_found_AC_11(acu: AcumaticaWriter) -> None:
     """AC-11: original amounts onto existing lines; a line of a code never exported is a
     refusal naming it."""
@@ -387,3 +398,17 @@ def test_the_next_extract_sees_written_records(acu: AcumaticaWriter, tmp_path: P
                             "where vendor_ref = 'INV-9001'").fetchall()
     assert vendors == [("Quarry & Sons, Ltd", datetime(2026, 6, 30, tzinfo=UTC))]
     assert bills == [(bill_id, "000049", Decimal("3000.000000000"))]
+
+
+def test_an_ended_session_is_renewed_once(acu: AcumaticaWriter) -> None:
+    """A session ended on the server (timeout, admin) answers 401: the writer logs in again
+    and repeats the call."""
+    known = dict(VENDOR, erp_vendor_id="V003001")
+    assert acu.find("company", doc(known), "k") == "V003001"
+    ended = requests.post(f"{acu.base}/entity/auth/logout",
+                          cookies=acu.client.session.cookies.get_dict(), timeout=10)
+    assert ended.status_code == 204
+    assert requests.get(f"{acu.base}/entity/Default/24.200.001/Vendor/V003001",
+                        cookies=acu.client.session.cookies.get_dict(),
+                        timeout=10).status_code == 401
+    assert acu.find("company", doc(known), "k") == "V003001"
