@@ -332,3 +332,19 @@ def test_send_twice_with_the_same_key_after_a_lost_answer(live) -> None:
     cid = answer["Contacts"][0]["ContactID"]
     assert w.send("company", doc, "k-company-701") == cid
     assert [c["ContactID"] for c in _contacts(w, "costbridge-company-2000701")] == [cid]
+
+
+def test_writer_opens_the_sources_client_with_the_configured_token(live, world,
+                                                                   monkeypatch) -> None:
+    """writer() reads the token the extract reads (sources.xero.access_token) on first use;
+    find() then returns the world's item 01-100.L by its Code (XE-4)."""
+    w, _ = live
+    monkeypatch.setenv("SOURCES__XERO__ACCESS_TOKEN", XERO_TOKEN)
+    fresh = writer(w.connection, w.settings)
+    expected = world.t["erp_items"].filter((pl.col("connection_id") == w.connection.id)
+                                           & (pl.col("code") == "01-100.L"))["item_id"][0]
+    try:
+        assert fresh.find("wbs_code", _doc({"cost_code": "01-100", "cost_type": "L"}),
+                          "k") == expected
+    finally:
+        fresh.close()

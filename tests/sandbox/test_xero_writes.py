@@ -357,3 +357,30 @@ def test_official_sdk_creates_a_contact(server, xero_conn) -> None:
     assert (contact.name, contact.contact_number) == ("SDK Scaffolding Ltd", "SDK-1")
     got = api.get_contacts(xero_conn["erp_tenant_id"], where='ContactNumber=="SDK-1"')
     assert [c.contact_id for c in got.contacts] == [contact.contact_id]
+
+
+def test_dlt_xero_source_loads_written_contact_and_bill(server, xero_conn, written, tmp_path,
+                                                        monkeypatch) -> None:
+    """The real dlt Xero source, run into DuckDB, loads the written contact (with its
+    ContactNumber) and the bill with its two lines (item codes and amounts as written)."""
+    import dlt
+
+    from pipelines.sources.xero import xero_source
+    monkeypatch.setenv("SOURCES__XERO__ACCESS_TOKEN", XERO_TOKEN)
+    conn = Connection(xero_conn["connection_id"], "xero", 1, "x", f"{server.url}/xero",
+                      xero_conn["erp_tenant_id"])
+    pipeline = dlt.pipeline(pipeline_name="xero_writes_test", pipelines_dir=str(tmp_path),
+                            destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+                            dataset_name="raw_xero")
+    source = xero_source([conn]).with_resources("contacts", "invoices")
+    pipeline.run(source)
+    with pipeline.sql_client() as sql:
+        contact = sql.execute_sql("select name, contact_number from contacts where contact_id = "
+                                  "%s", written["contact_id"])
+        lines = sql.execute_sql(
+            "select l.item_code, l.line_amount from invoices i join invoices__line_items l "
+            "on l._parent_id = i.invoice_id where i.invoice_number = 'HF-1' "
+            "order by l.line_amount desc")
+    assert contact == [("Harbour Formwork Ltd", "costbridge-company-501")]
+    assert [(code, Decimal(str(amount))) for code, amount in lines] == [
+        ("03-102.S", Decimal("3001.50")), ("RETAINAGE", Decimal("-100.05"))]
