@@ -36,7 +36,7 @@ MAX_LENGTH: dict[str, dict[str, int]] = {
     "PurchaseOrder": {"OrderNbr": 15, "Description": 60},  # AC-14
     "Project": {"ProjectID": 30, "Description": 255},  # AC-7 / [U] column size
     "Bill": {"VendorRef": 40},  # [U]
-    "ChangeOrder": {"ExternalRefNbr": 30, "Description": 255},  # [U]
+    "ChangeOrder": {"Description": 255},  # [U]
 }
 PROJECT_ID = re.compile(r"^[A-Za-z0-9. $,-]+$")  # AC-7: letters, digits and . space - $ ,
 TEMPLATE_TASKS = ("01", "02")
