@@ -42,18 +42,11 @@ ITEM_TYPES: dict[str, str] = {
     "budget": "Budget", "direct_cost": "Direct cost", "vendor_update": "Vendor update",
     "payment": "Payment",
 }
-# The Procore tool owning each item type (§9): sending and retrieving need Admin on it (C-2).
-TOOLS: dict[str, str] = {
-    "company": "directory", "project": "projects", "wbs_code": "budget", "budget": "budget",
-    "commitment": "commitments", "subcontractor_invoice": "invoicing",
-}
-IMPORT_TOOL = "erp_integrations"
-
 # Every column the workspace reads, plus a one-line findings summary worked out in SQL.
 _COLUMNS = """
     connection_id, erp, direction, item_type, item_key, procore_id, procore_project_id, label,
-    amount, erp_ref, document, payload_hash, findings, is_blocked, state, decided_by,
-    decided_at, decision_reason, outbox_state, last_error, attempts, updated_at
+    amount, erp_ref, document, payload_hash, findings, is_blocked, is_archived, state,
+    decided_by, decided_at, decision_reason, outbox_state, last_error, attempts, updated_at
 """
 _ERRORS = "len(list_filter(findings, lambda f: f.severity = 'error'))"
 _WARNINGS = "len(list_filter(findings, lambda f: f.severity = 'warning'))"
@@ -74,11 +67,6 @@ _WHERE = """
     and ($direction is null or direction = $direction)
     and ($item_type is null or item_type = $item_type)
 """
-
-
-def tool_for(item_type: str, direction: str) -> str:
-    """The tool whose Admin may send or retrieve the item (C-2); imports: ERP Integrations."""
-    return IMPORT_TOOL if direction == "import" else TOOLS.get(item_type, IMPORT_TOOL)
 
 
 def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

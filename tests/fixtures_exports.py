@@ -131,7 +131,7 @@ QUEUE: list[tuple] = [
     ("ns-bolt", "netsuite", "export", "subcontractor_invoice", "311", "NS-INV-4 · Mill Supply",
      "1500.50", None, _doc("subcontractor_invoice", requisition_id=311, total=D("1500.50")),
      [], "accepted", "alex", None, "pending", None, 0),
-    ("ns-bolt", "netsuite", "import", "vendor_update", "V-77", "Mill Supply", None, "77",
+    ("ns-bolt", "netsuite", "import", "vendor_update", "V-77", "Mill Supply", None, None,
      _doc("vendor_update", vendor_id=77, changes={"phone": "555 0177"}), [],
      "ready_to_import", None, None, None, None, 0),
     ("ac-ridge", "acumatica", "export", "project", "801",
@@ -168,9 +168,9 @@ _SCHEMA = """
     procore_id bigint, procore_project_id bigint, label varchar, amount decimal(18,2),
     erp_ref varchar, document varchar, payload_hash varchar,
     findings struct(rule_id varchar, severity varchar, code varchar, message varchar)[],
-    is_blocked boolean, state varchar, decided_by varchar, decided_at timestamp,
-    decision_reason varchar, outbox_state varchar, last_error varchar, attempts integer,
-    updated_at timestamp
+    is_blocked boolean, is_archived boolean, state varchar, decided_by varchar,
+    decided_at timestamp, decision_reason varchar, outbox_state varchar, last_error varchar,
+    attempts integer, updated_at timestamp
 """
 
 
@@ -193,8 +193,9 @@ def _row(r: tuple) -> tuple:
     is_blocked = any(f["severity"] == "error" for f in findings)
     decided_at = "2026-11-20 09:30:00" if decided_by else None
     return (conn, erp, direction, item_type, f"{item_type}:{id_}", procore_id, project, label,
-            amount, erp_ref, text, sha256(text), findings, is_blocked, state, decided_by,
-            decided_at, reason, outbox_state, last_error, attempts, "2026-11-19 16:00:00")
+            amount, erp_ref, text, sha256(text), findings, is_blocked, state == "archived",
+            state, decided_by, decided_at, reason, outbox_state, last_error, attempts,
+            "2026-11-19 16:00:00")
 
 
 def add_export_queue(warehouse: Path) -> Path:
@@ -202,7 +203,7 @@ def add_export_queue(warehouse: Path) -> Path:
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(f"create table marts.export_queue ({_SCHEMA})")
-        con.executemany(f"insert into marts.export_queue values ({', '.join(['?'] * 22)})",
+        con.executemany(f"insert into marts.export_queue values ({', '.join(['?'] * 23)})",
                         [_row(r) for r in QUEUE])
     finally:
         con.close()
@@ -321,3 +322,19 @@ def write_config(root: Path) -> Path:
     path = root / "costbridge.toml"
     path.write_text(CONFIG_TOML)
     return path
+
+
+def seed_store(config_file: Path) -> None:
+    """The ops store as the workspace tests start from: the users file loaded, and
+    company:31 on ac-ridge sent once as :data:`RIDGE_TIMBER_SENT` (so the published
+    document, changed since, is ready_to_update, C-3)."""
+    from pipelines import config
+    from pipelines.exports import actions, users
+
+    settings = config.load(config_file)
+    store = actions.open_store(settings)
+    users.load_users_file(settings.users_file, store)
+    row = store.accept_and_enqueue("alex", "ac-ridge", "company", "company:31",
+                                   document_text(RIDGE_TIMBER_SENT))
+    attempt = store.begin_attempt(row.outbox_id)
+    store.finish_attempt(attempt.attempt_id, "sent", erp_id="V000031")

@@ -114,14 +114,6 @@ def test_count_states_of_live_states() -> None:
                       "synced": 1}
 
 
-def test_tool_for_item_types() -> None:
-    """C-2: sending or retrieving needs Admin on the tool owning the item (§9)."""
-    assert exports.tool_for("subcontractor_invoice", "export") == "invoicing"
-    assert exports.tool_for("wbs_code", "export") == "budget"
-    assert exports.tool_for("company", "export") == "directory"
-    assert exports.tool_for("direct_cost", "import") == "erp_integrations"
-
-
 def test_document_shown_exactly(con: duckdb.DuckDBPyConnection) -> None:
     """The published document text round-trips with exact money (11000.00, not 11000.0)."""
     row = exports.queue(con, connection="xero-acme", item_type="subcontractor_invoice").row(
