@@ -422,7 +422,7 @@ class XeroWrites:
 
     # -- bills and purchase orders ----------------------------------------------------------
     def _invoice(self, tenant: str, e: dict, create_only: bool) -> Callable[[], dict]:
-        if e.get("Type") != "ACCPAY":
+        if e.get("Type", None if e.get("InvoiceID") else "") not in (None, "ACCPAY"):
             raise Invalid("The sandbox accepts bills only: Type must be ACCPAY.")
         _check_length("Invoice.InvoiceNumber", e.get("InvoiceNumber"))
         return self._document(tenant, e, create_only, "Invoices", "InvoiceID")
@@ -459,8 +459,9 @@ class XeroWrites:
         if status not in allowed[plural]:
             raise Invalid(f"'{status}' is not a valid Status.")
         doc_id = old.get("_id") or _new_id(tenant, plural, str(e.get("InvoiceNumber")))
-        lines = self._lines(tenant, doc_id, e.get("LineItems"), old)
-        total = sum(line["line_amount"] for line in lines)
+        keep = e.get("LineItems") is None and bool(old)  # an update that leaves lines alone
+        lines = [] if keep else self._lines(tenant, doc_id, e.get("LineItems"))
+        total = old["total"] if keep else sum(line["line_amount"] for line in lines)
         if total < 0:
             raise Invalid("The document total cannot be negative.")
         row = self._document_row(tenant, e, old, contact, doc_id, status, total, plural)
@@ -471,7 +472,8 @@ class XeroWrites:
                 or old.get("delivery_date")
 
         def commit() -> dict:
-            self.overlay.lines.setdefault(tenant, {})[doc_id] = lines
+            if not keep:
+                self.overlay.lines.setdefault(tenant, {})[doc_id] = lines
             return self._commit(tenant, plural, row)
         return commit
 
@@ -496,12 +498,10 @@ class XeroWrites:
             "updated_at": self._stamp(), "_updated": self._stamp(),
         }
 
-    def _lines(self, tenant: str, doc_id: str, given: Any, old: dict) -> list[dict]:
+    def _lines(self, tenant: str, doc_id: str, given: Any) -> list[dict]:
         """Line items as the world stores them (cents, resolved item and tracking). On update,
         a line with a known LineItemID keeps its id; lines left out are deleted [S]."""
         before = {x["line_id"]: x for x in self.overlay.txn_lines(tenant).get(doc_id, [])}
-        if given is None and old:
-            return list(before.values())
         if not isinstance(given, list) or not given:
             raise Invalid("At least one line item is required.")
         items = set(self._rows(tenant, "Items")["code"].to_list())

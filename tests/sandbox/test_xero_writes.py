@@ -384,3 +384,19 @@ def test_dlt_xero_source_loads_written_contact_and_bill(server, xero_conn, writt
     assert contact == [("Harbour Formwork Ltd", "costbridge-company-501")]
     assert [(code, Decimal(str(amount))) for code, amount in lines] == [
         ("03-102.S", Decimal("3001.50")), ("RETAINAGE", Decimal("-100.05"))]
+
+
+def test_post_status_to_a_world_bill_keeps_its_lines_and_total(http, server, xero_headers,
+                                                               world, xero_conn) -> None:
+    """§1.7: POST /Invoices/{id} with only a Status voids the bill; lines and total stay."""
+    bills = world.t["erp_txns"].filter(
+        (pl.col("connection_id") == xero_conn["connection_id"]) & (pl.col("erp_type") == "ACCPAY")
+        & (pl.col("status") == "AUTHORISED") & (pl.col("requisition_id") == -1))
+    bill = bills.row(0, named=True)
+    n_lines = world.t["erp_lines"].filter(pl.col("txn_id") == bill["txn_id"]).height
+    resp = _write(http, server, "POST", f"Invoices/{bill['txn_id']}", xero_headers,
+                  {"Invoices": [{"Status": "VOIDED"}]})
+    assert resp.status_code == 200, resp.text
+    got = _get(http, server, f"Invoices/{bill['txn_id']}", xero_headers).json()["Invoices"][0]
+    assert (got["Status"], got["Total"], len(got["LineItems"])) == (
+        "VOIDED", float(Decimal(bill["total"]) / 100), n_lines)
