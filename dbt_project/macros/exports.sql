@@ -121,5 +121,8 @@
         coalesce({{ is_archived }}, false) as is_archived,
         {{ exports_document(document) }} as document,
         {{ findings }} as findings,
+        -- '<rule_id> <code>' per finding: what the unit tests compare
+        list_transform({{ findings }}, lambda finding: finding.rule_id || ' ' || finding.code)
+            as finding_codes,
         cast({{ updated_at }} as timestamp) as updated_at
 {%- endmacro %}
