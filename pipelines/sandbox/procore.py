@@ -103,8 +103,15 @@ def _build_projects(w: World) -> pl.DataFrame:
     return _scoped(p, "company_id", "project_id")
 
 
+def _procore_vendors(w: World) -> pl.DataFrame:
+    """Procore's companies: the ERP's vendors Procore holds, plus those only Procore has."""
+    v = w.t["vendors"].filter(pl.col("in_procore"))
+    only = w.t.get("procore_only_vendors")
+    return v if only is None else pl.concat([v, only.select(v.columns)], how="vertical_relaxed")
+
+
 def _build_vendors(w: World) -> pl.DataFrame:
-    v = w.t["vendors"].filter(pl.col("in_procore")).join(_companies(w), on="connection_id")
+    v = _procore_vendors(w).join(_companies(w), on="connection_id")
     return _scoped(v, "company_id", "procore_vendor_id")
 
 
@@ -133,7 +140,7 @@ def _build_budget_lines(w: World) -> pl.DataFrame:
 
 
 def _build_commitments(w: World) -> pl.DataFrame:
-    names = w.t["vendors"].filter(pl.col("in_procore")).select(
+    names = _procore_vendors(w).select(
         "connection_id", vendor_id="procore_vendor_id", vendor_name="name")
     c = w.t["procore_commitments"].join(names, on=["connection_id", "vendor_id"], how="left")
     lines = w.t.get("procore_commitment_lines")
@@ -369,7 +376,8 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
     Resource("companies", "global", ("connections",), _build_companies, _company),
     Resource("projects", "company", ("procore_projects", "connections"), _build_projects,
              _project),
-    Resource("vendors", "company", ("vendors", "connections"), _build_vendors, _vendor),
+    Resource("vendors", "company", ("vendors", "procore_only_vendors", "connections"),
+             _build_vendors, _vendor),
     Resource("wbs_codes", "project", ("wbs_codes",), _build_wbs, _wbs_code),
     Resource("users", "company", ("procore_users",), _build_users, _user),
     # The list only changes when the world is rebuilt; "connections" stands for that.
@@ -378,7 +386,8 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
     Resource("budget_line_items", "project", ("wbs_codes",), _build_budget_lines,
              _budget_line),
     Resource("work_order_contracts", "project",
-             ("procore_commitments", "vendors", "procore_commitment_lines"),
+             ("procore_commitments", "vendors", "procore_only_vendors",
+              "procore_commitment_lines"),
              _build_commitments, _commitment),
     # Commitment payments: Procore's Contract Payments (see procore_writes.py).
     Resource("contract_payments", "project", ("procore_payments", "procore_requisitions"),

@@ -93,8 +93,10 @@ def test_every_list_endpoint_serves_its_rows(http, server, procore_headers, worl
         "companies": ({}, t["connections"].height),
         "projects": ({"company_id": company},
                      t["procore_projects"].filter(pl.col("company_id") == company).height),
+        # Procore's companies: the ERP vendors it holds plus those only Procore has.
         "vendors": ({"company_id": company}, t["vendors"].filter(
-            (pl.col("connection_id") == cid) & pl.col("in_procore")).height),
+            (pl.col("connection_id") == cid) & pl.col("in_procore")).height
+            + t["procore_only_vendors"].filter(pl.col("connection_id") == cid).height),
         f"projects/{busy_project}/work_breakdown_structure/wbs_codes": (
             {}, t["wbs_codes"].filter(pl.col("project_id") == busy_project).height),
         "budget_line_items": ({"project_id": busy_project},
