@@ -22,7 +22,8 @@
 
 with candidates as (
     select {{ columns | join(', ') }} from {{ ref('int_export_candidates_checked') }}
-    {{ exports_import_candidates(columns) }}
+    union all
+    select {{ columns | join(', ') }} from {{ ref('int_import_candidates') }}
 ),
 
 decisions as (
