@@ -163,9 +163,12 @@ def _actions(store: OpsStore, user: User, item: QueueItem, state: str) -> None:
         if row.button(label, key=f"{name}:{key}", type=kind, icon=icon,
                       disabled=why[name] is not None, help=why[name]):
             clicked = name
+    reasons: dict[str, list[str]] = {}  # one line per reason, naming every action it stops
     for name, text in why.items():
         if text is not None:
-            st.caption(f"**{buttons[name][0]}** unavailable: {text}")
+            reasons.setdefault(text, []).append(buttons[name][0])
+    for text, names in reasons.items():
+        st.caption(f"**{', '.join(names)}** unavailable: {text}")
     login = user.login
     if clicked == "accept":
         _run("Accept", lambda: f"Accepted {item.label}: queued for `costbridge push` "
@@ -221,6 +224,17 @@ def _changes(store: OpsStore, item: QueueItem) -> None:
              .rename({"field": "Field", "sent": "Last sent", "current": "Current"}))
 
 
+def _failure(store: OpsStore, item: QueueItem) -> None:
+    """The live outbox row of this document: its last error and how many attempts so far."""
+    rows = [r for r in store.outbox_rows(item.connection_id, item.item_type, item.item_key)
+            if r.payload_hash == item.payload_hash]
+    if not rows:
+        return
+    tries = len(store.attempts(rows[-1].outbox_id))
+    st.error(f"Export failed after {tries} attempt{'s' if tries != 1 else ''}: "
+             f"{rows[-1].last_error}", icon=":material/error:")
+
+
 def _detail(settings: Settings, store: OpsStore, user: User, item: QueueItem, state: str,
             row: dict[str, Any]) -> None:
     st.subheader(item.label)
@@ -230,9 +244,8 @@ def _detail(settings: Settings, store: OpsStore, user: User, item: QueueItem, st
     line.badge(f"{ERP_NAMES.get(item.erp, item.erp)} · {item.connection_id}", color="gray")
     if item.erp_ref:
         line.badge(f"ERP id {item.erp_ref}", color="green")
-    if row.get("last_error") and state == "failed_to_export":
-        st.error(f"Last attempt failed ({row['attempts']} attempts): {row['last_error']}",
-                 icon=":material/error:")
+    if state == "failed_to_export":
+        _failure(store, item)
     if row.get("decision_reason") and state == "rejected":
         st.warning(f"Rejected by {row['decided_by']}: {row['decision_reason']}")
     st.markdown("**Preflight findings**")

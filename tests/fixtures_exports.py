@@ -324,10 +324,14 @@ def write_config(root: Path) -> Path:
     return path
 
 
+PO_7_ERROR = "Xero refused PO-7: ValidationException (HTTP 400)"
+
+
 def seed_store(config_file: Path) -> None:
-    """The ops store as the workspace tests start from: the users file loaded, and
+    """The ops store as the workspace tests start from: the users file loaded;
     company:31 on ac-ridge sent once as :data:`RIDGE_TIMBER_SENT` (so the published
-    document, changed since, is ready_to_update, C-3)."""
+    document, changed since, is ready_to_update, C-3); commitment:401 on xero-acme accepted
+    and its one attempt failed with :data:`PO_7_ERROR` (failed_to_export)."""
     from pipelines import config
     from pipelines.exports import actions, users
 
@@ -338,3 +342,8 @@ def seed_store(config_file: Path) -> None:
                                    document_text(RIDGE_TIMBER_SENT))
     attempt = store.begin_attempt(row.outbox_id)
     store.finish_attempt(attempt.attempt_id, "sent", erp_id="V000031")
+    po7 = item_row("commitment:401", "xero-acme")
+    row = store.accept_and_enqueue("alex", "xero-acme", "commitment", "commitment:401",
+                                   po7["document"])
+    attempt = store.begin_attempt(row.outbox_id)
+    store.finish_attempt(attempt.attempt_id, "failed", error=PO_7_ERROR, http_status=400)

@@ -4,8 +4,9 @@ since last sent — over the hand-worked ``export_queue`` of ``tests/fixtures_ex
 
 After the fixture's seeding the live states are (worked by hand): synced 2 (Pour Co: vendor
 connector's erp_ref; SC-12), ready_to_update 1 (company:31, sent once with another name and
-phone), archived 2, ready_to_import 2 (SPD-3, V-77), ready_to_export the other 9 (the store
-holds no decision on them, whatever the snapshot's copy said).
+phone), failed_to_export 1 (PO-7), archived 2, ready_to_import 2 (SPD-3, V-77),
+ready_to_export the other 8 (the store holds no decision on them, whatever the snapshot's copy
+said): 2 + 1 + 1 + 2 + 2 + 8 = 16.
 
 Each test acts on its own items, so they share one app.
 """
@@ -32,6 +33,8 @@ FIRST_RENDER_MS = 20_000
 SI_1 = "xero-acme/subcontractor_invoice:301"
 SI_2 = "xero-acme/subcontractor_invoice:302"
 CIVIC = "ns-bolt/project:701"
+HILLSIDE = "ac-ridge/project:801"
+PO_7 = "xero-acme/commitment:401"
 RIDGE = "ac-ridge/company:31"
 
 
@@ -107,17 +110,18 @@ def test_reader_sees_the_queue_but_cannot_accept(
     expect(page.get_by_role("heading", name="Exports workspace")).to_be_visible(
         timeout=FIRST_RENDER_MS)
     expect(page.get_by_role("heading", name="Items (16)")).to_be_visible()
-    expect(metric_value(page, "Ready to Export")).to_have_text("9")
+    expect(metric_value(page, "Ready to Export")).to_have_text("8")
     expect(metric_value(page, "Ready to Update")).to_have_text("1")
+    expect(metric_value(page, "Failed to Export")).to_have_text("1")
     expect(metric_value(page, "Synced")).to_have_text("2")
     expect(metric_value(page, "Archived")).to_have_text("2")
     expect(page.get_by_role("heading", name="SI-1 · Pour Co")).to_be_visible()
     expect(main(page).get_by_role("button", name="Accept", exact=True)).to_be_disabled()
     expect(main(page).get_by_role("button", name="Reject", exact=True)).to_be_disabled()
     expect(main(page).get_by_text(
-        "Accept unavailable: robin is not an accounting approver on xero-acme")).to_be_visible()
-    expect(main(page).get_by_text(re.compile(r"Can Push to Accounting \(C-2\)")).first
-           ).to_be_visible()
+        "Accept, Reject, Resend unavailable: robin is not an accounting approver on xero-acme")
+    ).to_be_visible()
+    expect(main(page).get_by_text(re.compile(r"Can Push to Accounting \(C-2\)"))).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert store_of(config_file).decisions("xero-acme", "subcontractor_invoice",
                                            "subcontractor_invoice:301") == []
@@ -135,7 +139,7 @@ def test_approver_accepts_one_item_and_rejects_another(
     main(page).get_by_role("button", name="Accept", exact=True).click()
     expect(main(page).get_by_text(re.compile(r"Accepted SI-1 · Pour Co: queued"))).to_be_visible()
     expect(metric_value(page, "Accepted")).to_have_text("1")
-    expect(metric_value(page, "Ready to Export")).to_have_text("8")
+    expect(metric_value(page, "Ready to Export")).to_have_text("7")
 
     choose(page, "Item shown", re.compile(r"^24-017 – Civic Library"))
     expect(page.get_by_role("heading", name="24-017 – Civic Library")).to_be_visible()
@@ -149,7 +153,7 @@ def test_approver_accepts_one_item_and_rejects_another(
     reject.click()
     expect(main(page).get_by_text(re.compile(r"Rejected 24-017 – Civic Library"))).to_be_visible()
     expect(metric_value(page, "Rejected")).to_have_text("1")
-    expect(metric_value(page, "Ready to Export")).to_have_text("7")
+    expect(metric_value(page, "Ready to Export")).to_have_text("6")
 
     store = store_of(config_file)
     si1, civic = fx.item_row("subcontractor_invoice:301", "xero-acme"), fx.item_row(
@@ -226,3 +230,66 @@ def test_ready_to_update_shows_the_changes_since_last_sent(
     expect(diff).to_contain_text("Ridge Timber Pty")
     expect(diff).to_contain_text("08 5550 0030")
     expect(diff).to_contain_text("08 5550 0031")
+
+
+def test_filters_in_the_url(page: Page, workspace: tuple[str, Path]) -> None:
+    """A link opens a filtered queue: live state and connection, then direction."""
+    url, _ = workspace
+    sign_in(page, f"{url}/exports?connection=ac-ridge&state=ready_to_update", "robin",
+            "demo-reader")
+    expect(page.get_by_role("heading", name="Items (1)")).to_be_visible(timeout=FIRST_RENDER_MS)
+    expect(page.get_by_role("combobox", name="State")).to_have_value("Ready to Update (1)")
+    # The counts are per state for the other filters: Acumatica's 6 items.
+    expect(metric_value(page, "Ready to Update")).to_have_text("1")
+    expect(metric_value(page, "Synced")).to_have_text("1")
+    expect(metric_value(page, "Archived")).to_have_text("1")
+    choose(page, "Connection", "All connections")
+    choose(page, "State", "All states")
+    choose(page, "Direction", "Import (ERP → Procore)")
+    expect(page.get_by_role("heading", name="Items (2)")).to_be_visible()
+    expect(page).to_have_url(f"{url}/exports?direction=import")
+    expect(metric_value(page, "Ready to Import")).to_have_text("2")
+
+
+def test_sender_retrieves_and_sends_again(page: Page, workspace: tuple[str, Path]) -> None:
+    """C-2: Admin on the item's tool (projects) may retrieve it before a decision and send it
+    again (C-3); the approver's buttons stay disabled for the sender."""
+    url, config_file = workspace
+    sign_in(page, f"{url}/exports?item={HILLSIDE}", "sam", "demo-sender")
+    expect(page.get_by_role("heading", name=re.compile("^25-003 – Hillside"))).to_be_visible(
+        timeout=FIRST_RENDER_MS)
+    # Warnings only (AC-7): not blocked, so only the role stops sam from accepting.
+    findings = main(page).get_by_test_id("stTable")
+    expect(findings).to_contain_text("project_name_truncated")
+    expect(findings).to_contain_text("address_commas")
+    expect(main(page).get_by_text("Blocked by preflight errors")).to_have_count(0)
+    expect(main(page).get_by_role("button", name="Accept", exact=True)).to_be_disabled()
+    main(page).get_by_role("button", name="Retrieve").click()
+    expect(main(page).get_by_text(re.compile(r"^Retrieved 25-003"))).to_be_visible()
+    expect(metric_value(page, "Retrieved")).to_have_text("1")
+    expect(main(page).get_by_role("button", name="Retrieve")).to_be_disabled()
+    main(page).get_by_role("button", name="Send for acceptance").click()
+    expect(main(page).get_by_text(re.compile(r"^Sent 25-003.*for acceptance again"))
+           ).to_be_visible()
+    expect(metric_value(page, "Retrieved")).to_have_text("0")
+    store = store_of(config_file)
+    assert store.decisions("ac-ridge", "project", "project:801") == []  # no decision: events
+    assert actions.live_state(store, item(HILLSIDE)) == "ready_to_export"
+
+
+def test_approver_resends_a_failed_export(page: Page, workspace: tuple[str, Path]) -> None:
+    """C-3: a failed export shows its error and is resent from the same outbox row (same
+    idempotency key), not accepted again."""
+    url, config_file = workspace
+    sign_in(page, f"{url}/exports?item={PO_7}", "alex", "demo-approver")
+    expect(page.get_by_role("heading", name="PO-7 · Pour Co")).to_be_visible(
+        timeout=FIRST_RENDER_MS)
+    expect(main(page).get_by_text(f"Export failed after 1 attempt: {fx.PO_7_ERROR}")
+           ).to_be_visible()
+    expect(main(page).get_by_role("button", name="Accept", exact=True)).to_be_disabled()
+    main(page).get_by_role("button", name="Resend").click()
+    [row] = store_of(config_file).outbox_rows("xero-acme", "commitment", "commitment:401")
+    expect(main(page).get_by_text(
+        f"PO-7 · Pour Co will be sent again by the next costbridge push (outbox row "
+        f"{row.outbox_id}).")).to_be_visible()
+    assert store_of(config_file).attempts(row.outbox_id)[-1].error == fx.PO_7_ERROR
