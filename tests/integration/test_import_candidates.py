@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.sandbox.acumatica_tables import guid
-from pipelines.sandbox.world import CI_KINDS, JTD_KINDS, World, cents
+from pipelines.sandbox.world import CI_KINDS, JTD_KINDS, World, cents, payments_pending_import
 from tests.integration.common import warehouse_rows
 
 COLUMNS = ("connection_id, erp, item_type, item_key, procore_id, procore_project_id, amount, "
@@ -156,7 +156,32 @@ def test_ns_10_ac_1_xe_6_vendor_updates_are_the_erp_edits(env):
         assert row["payload_hash"] == hashlib.sha256(row["document"].encode()).hexdigest()
 
 
-@pytest.mark.parametrize("item_type", ["direct_cost", "vendor_update"])
+def test_xe_10_ns_12_ac_17_payment_candidates_are_the_payments_pending_import(env):
+    """XE-10, NS-12, AC-17: the payments to import (not synced, not archived) are the world's
+    live ERP payments of subcontractor invoices exported from Procore that Procore does not
+    hold, each on its requisition with its amount to the cent, date and reference; every
+    synced one is a payment Procore holds."""
+    world, _, settings, _ = env
+    pending = payments_pending_import(world)
+    expected = {(r["connection_id"], r["payment_id"]): (
+        r["requisition_id"], r["project_id"], cents(r["amount"]), r["payment_date"].isoformat(),
+        r["reference"]) for r in pending.iter_rows(named=True)}
+    rows = [r for r in candidates(settings) if r["item_type"] == "payment"]
+    got = {}
+    for row in rows:
+        doc = document(row)
+        assert doc["amount"] == row["amount"] and doc["erp_payment_id"] == row["erp_ref"]
+        if not row["is_synced"] and not row["is_archived"]:
+            got[(row["connection_id"], row["erp_ref"])] = (
+                doc["requisition_id"], doc["project_id"], doc["amount"], doc["payment_date"],
+                doc["reference"])
+    assert expected and got == expected
+    held = set(world.t["procore_payments"]["payment_id"])
+    synced = {r["procore_id"] for r in rows if r["is_synced"]}
+    assert synced and synced <= held
+
+
+@pytest.mark.parametrize("item_type", ["direct_cost", "vendor_update", "payment"])
 def test_item_keys_are_unique_per_connection(env, item_type):
     """§2: (connection_id, item_type, item_key) is the grain."""
     keys = [(r["connection_id"], r["item_key"]) for r in candidates(env[2])
