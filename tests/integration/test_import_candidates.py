@@ -1,9 +1,10 @@
 """Import candidates (int_import_candidates, docs/exports.md §3-§4) on the tiny world through the
 real sandbox, dlt, DuckDB and dbt, compared with what the world generator drew: the ERP's
 syncable direct cost lines that Procore's last import did not bring in (those changed since,
-and the bill it skipped, ``drawn_finding == 'erp_only'``), and the vendors edited in the ERP
-since they were linked. Expected values come from the world's frames only; R-5's
-pending_import part is the warehouse's own report, which the candidates must agree with."""
+and the bill it skipped, ``drawn_finding == 'erp_only'``), the vendors edited in the ERP
+since they were linked, and the payments of exported invoices Procore does not hold yet.
+Expected values come from the world's frames only; R-5's pending_import part is the
+warehouse's own report, which the candidates must agree with."""
 
 from __future__ import annotations
 

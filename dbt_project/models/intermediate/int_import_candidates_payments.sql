@@ -59,17 +59,22 @@ netsuite as (
 -- is archived if it never reached Procore
 acumatica as (
     select
-        connection_id,
+        payments.connection_id,
         'acumatica' as erp,
-        payment_id as erp_payment_id,
-        bill_id as erp_bill_id,
-        amount_paid as amount,
-        application_date as payment_date,
-        coalesce(payment_ref, check_reference_nbr) as reference,
-        case when is_check_voided then 'voided' else 'paid' end as status,
-        cast(null as timestamp) as updated_at
-    from {{ ref('int_acumatica_payments_imported') }}
-    where imports or (is_check_voided and is_invoice_synced and is_commitment_synced)
+        payments.payment_id as erp_payment_id,
+        payments.bill_id as erp_bill_id,
+        payments.amount_paid as amount,
+        payments.application_date as payment_date,
+        coalesce(payments.payment_ref, payments.check_reference_nbr) as reference,
+        case when payments.is_check_voided then 'voided' else 'paid' end as status,
+        checks.updated_at
+    from {{ ref('int_acumatica_payments_imported') }} as payments
+    left join {{ ref('stg_acumatica__checks') }} as checks
+        on checks.connection_id = payments.connection_id
+        and checks.check_id = payments.payment_id
+    where payments.imports
+        or (payments.is_check_voided and payments.is_invoice_synced
+            and payments.is_commitment_synced)
 ),
 
 erp_payments as (
