@@ -100,7 +100,6 @@
     from (
         select
             projects.*,
-            {{ exports_project_address('projects') }},
             coalesce(unlinked.has_suggested_match, false) as has_suggested_match,
             unlinked.closest_erp_project_ref,
             unlinked.closest_erp_project_number,
@@ -121,12 +120,6 @@
             on tiers.connection_id = projects.connection_id
         {%- endif %}
     ) as items
-{%- endmacro %}
-
-{#- The project's address and city: Procore staging adds them; null until it does. -#}
-{% macro exports_project_address(alias) -%}
-    cast(null as varchar) as address,
-    cast(null as varchar) as city
 {%- endmacro %}
 
 {#- wbs_code: Xero Item, code = cost code + cost type (XE-4, company-level, compared as the
@@ -197,22 +190,24 @@
     ) as items
 {%- endmacro %}
 
-{#- The lines of each commitment: Procore staging adds stg_procore__commitment_lines; none
-    until it does (the commitment is then blocked by XE-7 no_sov_line on Xero). -#}
+{#- The lines of each commitment (its schedule of values), with the ERP item of each line's
+    WBS code (exports_line_items: company-level on Xero, XE-4). -#}
 {% macro exports_commitment_lines(erp) -%}
     select
-        cast(null as varchar) as connection_id,
-        cast(null as bigint) as commitment_id,
-        cast(null as bigint) as line_id,
-        cast(null as varchar) as wbs_code,
-        cast(null as varchar) as cost_code,
-        cast(null as varchar) as cost_type,
-        cast(null as varchar) as description,
-        cast(null as decimal(18, 4)) as quantity,
-        cast(null as decimal(18, 4)) as unit_cost,
-        cast(null as decimal(18, 2)) as amount,
-        cast(null as varchar) as item_erp_ref
-    where false
+        commitment_lines.connection_id,
+        commitment_lines.commitment_id,
+        commitment_lines.commitment_line_id as line_id,
+        commitment_lines.wbs_code,
+        line_items.cost_code,
+        line_items.cost_type,
+        commitment_lines.description,
+        commitment_lines.quantity,
+        commitment_lines.unit_cost,
+        commitment_lines.amount,
+        line_items.item_erp_ref
+    from {{ ref('stg_procore__commitment_lines') }} as commitment_lines
+    left join ({{ exports_line_items(erp) }}) as line_items
+        on line_items.wbs_code_id = commitment_lines.wbs_code_id
 {%- endmacro %}
 
 {#- Unsynced-line summary columns of a lines CTE grouped by its document. -#}
@@ -234,7 +229,8 @@
 
 {#- commitment: Xero Purchase Order (XE-7), Acumatica Subcontract (AC-14); never NetSuite
     (NS-1). The sandbox's Procore serves subcontracts (work order contracts) only. XE-7: the
-    order date is the commitment's creation date. -#}
+    order date is the commitment's creation date; at least one SOV line must have a synced
+    Xero item. -#}
 {% macro exports_commitment_items(erp) -%}
     {%- set checks = [
         exports_finding({'xero': 'XE-7', 'acumatica': 'AC-13'}[erp], 'error',
