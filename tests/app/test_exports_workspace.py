@@ -223,6 +223,9 @@ def test_ready_to_update_shows_the_changes_since_last_sent(
     sign_in(page, f"{url}/exports?item={RIDGE}", "alex", "demo-approver")
     expect(page.get_by_role("heading", name="Ridge Timber Pty")).to_be_visible(
         timeout=FIRST_RENDER_MS)
+    expect(main(page).locator(".stMarkdownBadge").filter(has_text=re.compile(
+        "^Ready to Update$"))).to_be_visible()
+    expect(main(page).get_by_text("ERP id V000031")).to_be_visible()
     expect(main(page).get_by_role("button", name="Accept", exact=True)).to_be_enabled()
     page.get_by_role("tab", name="Changes since last sent").click()
     diff = page.get_by_role("tabpanel", name="Changes since last sent").get_by_test_id(
