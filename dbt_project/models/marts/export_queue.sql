@@ -3,17 +3,19 @@
 -- item's state (§5) as of this run's copy of the ops store. The app and the CLI work out the
 -- live state with the same rules (pipelines/exports/actions.py).
 -- C-3: a decision counts only on the payload hash it was made on, the latest decision wins;
--- an outbox row belongs to one payload hash. State, first that applies:
---   archived          not synced, and inactive or deleted on its own side
+-- an outbox row belongs to one payload hash; an item event (sent for acceptance, retrieved)
+-- made after the latest decision supersedes it. State, first that applies (the order of
+-- pipelines/exports/actions.py live_state):
+--   synced            the latest sent outbox row is of the current hash
 --   failed_to_export  the current hash's outbox row failed (resend from there)
---   accepted          the current hash's outbox row is pending or sending, or the latest
---                     decision is an accept on the current hash (not enqueued yet)
---   synced            the current hash's outbox row was sent
---   rejected          the latest decision is a rejection on the current hash
+--   accepted          the current hash's outbox row is pending or sending
+--   retrieved         the latest item event, after the latest decision, is a retrieval (C-3:
+--                     pulled back by its sender, not a rejection); after a `send` event the
+--                     item waits again (ready_to_update if we sent an earlier version)
+--   accepted/rejected the latest decision, on the current hash
 --   ready_to_update   synced through our outbox, and the current hash is not the one sent
 --   synced            the ERP id is known otherwise (synced by the vendor's connector)
---   retrieved         the latest item event is a retrieval after the latest decision (C-3:
---                     pulled back by its sender, not a rejection)
+--   archived          not synced, and inactive or deleted on its own side
 --   ready_to_export / ready_to_import   waiting for an approver
 {% set columns = [
     'connection_id', 'erp', 'direction', 'item_type', 'item_key', 'procore_id',
@@ -83,7 +85,7 @@ joined as (
         latest_decision.decided_at,
         latest_decision.reason as decision_reason,
         current_outbox.state as current_outbox_state,
-        last_sent.payload_hash is not null as is_sent_by_us,
+        last_sent.payload_hash as last_sent_hash,
         latest_event.event as latest_event,
         latest_event.event_at as latest_event_at,
         latest_outbox.state as outbox_state,
@@ -116,16 +118,21 @@ joined as (
 select
     {{ columns | join(',\n    ') }},
     case
-        when not is_synced and is_archived then 'archived'
+        when last_sent_hash = payload_hash then 'synced'
         when current_outbox_state = 'failed' then 'failed_to_export'
         when current_outbox_state in ('pending', 'sending') then 'accepted'
-        when current_outbox_state = 'sent' then 'synced'
+        when latest_event is not null
+            and (decided_at is null or latest_event_at > decided_at) then
+            case
+                when latest_event = 'retrieve' then 'retrieved'
+                when last_sent_hash is not null then 'ready_to_update'
+                else 'ready_to_' || direction
+            end
         when is_decision_current and decision = 'accept' then 'accepted'
         when is_decision_current and decision = 'reject' then 'rejected'
-        when is_sent_by_us then 'ready_to_update'
+        when last_sent_hash is not null then 'ready_to_update'
         when is_synced then 'synced'
-        when latest_event = 'retrieve'
-            and (decided_at is null or latest_event_at > decided_at) then 'retrieved'
+        when is_archived then 'archived'
         else 'ready_to_' || direction
     end as state,
     decided_by,
