@@ -46,6 +46,7 @@ class QueueItem:
     state: str = "ready_to_export"
     erp_ref: str | None = None
     is_archived: bool = False
+    is_synced: bool = False
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> QueueItem:
@@ -65,6 +66,10 @@ def open_store(settings: Settings) -> OpsStore:
 def live_state(store: OpsStore, item: QueueItem) -> str:
     """§5 on the live store."""
     key = (item.connection_id, item.item_type, item.item_key)
+    if item.direction == "import" and item.is_synced:
+        # Procore holds it as the ERP has it now: an import's document changes once done
+        # (a vendor update has nothing left to change), so no hash comparison applies.
+        return "synced"
     rows = store.outbox_rows(*key)
     sent = [r for r in rows if r.state == "sent"]
     current = [r for r in rows if r.payload_hash == item.payload_hash]

@@ -168,6 +168,15 @@ def test_vendor_synced_items_and_archived(store: OpsStore):
     assert live_state(store, _item(is_archived=True)) == "archived"
     assert live_state(store, _item(direction="import", item_type="direct_cost",
                                    item_key="direct_cost:x")) == "ready_to_import"
+    # an import Procore now holds is synced even though its document changed since sent
+    vendor = _item(direction="import", item_type="vendor_update", item_key="vendor_update:7",
+                   doc='{"changes":{"phone":"555"}}')
+    row = actions.accept(store, "alex", vendor)
+    attempt = store.begin_attempt(row.outbox_id)
+    store.finish_attempt(attempt.attempt_id, "sent", erp_id="7")
+    done = _item(direction="import", item_type="vendor_update", item_key="vendor_update:7",
+                 doc='{"changes":{}}', is_synced=True)
+    assert live_state(store, done) == "synced"
 
 
 def test_failed_export_is_resent_by_an_approver(store: OpsStore):
