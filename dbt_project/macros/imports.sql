@@ -1,12 +1,8 @@
 {#- Shared pieces of the import candidates (ERP -> Procore, docs/exports.md §2-§4). -#}
 
-{% macro import_finding_type() -%}
-    struct(rule_id varchar, severity varchar, code varchar, message varchar)
-{%- endmacro %}
-
 {% macro import_no_findings() -%}
     {#- an empty, typed findings list: imports rarely have preflight findings -#}
-    cast([] as {{ import_finding_type() }}[])
+    {{ exports_findings([]) }}
 {%- endmacro %}
 
 {% macro import_candidate_columns() -%}

@@ -10,7 +10,9 @@
 -- Procore lacks is to import, whether it changed after the last import (pending_import, R-5)
 -- or the import skipped it (erp_only, C-7). Procore files a direct cost under one project:
 -- the first line's (as the sandbox does); a line's wbs_code_id is that project's code, null
--- where the project lacks it (Procore adds the budget code).
+-- where the project lacks it. The connector then adds the code to the budget ($0 line; XE-11,
+-- NS-4, AC-10); costbridge does not create budget codes, so such an item is blocked until the
+-- code is on the project (code_not_on_project), rather than failing at Procore.
 with mapped as (
     select * from {{ ref('int_direct_costs_mapped') }}
 ),
@@ -92,6 +94,9 @@ documented as (
         headers.*,
         vendors.vendor_id,
         {{ money('sum(lines.amount)') }} as total,
+        string_agg(distinct case when wbs_codes.wbs_code_id is null then lines.wbs_code end,
+                   ', ' order by case when wbs_codes.wbs_code_id is null
+                                 then lines.wbs_code end) as codes_not_on_project,
         list(struct_pack(
             origin_id := lines.direct_cost_line_id,
             wbs_code_id := wbs_codes.wbs_code_id,
@@ -150,7 +155,22 @@ select
     -- a voided or deleted ERP transaction no longer syncs, so is no direct cost here
     false as is_archived,
     {{ import_candidate_tail('document_struct') }},
-    {{ import_no_findings() }} as findings,
-    false as is_blocked,
+    findings,
+    len(findings) > 0 as is_blocked,
     updated_at
-from documents
+from (
+    select
+        *,
+        {%- set message = "'codes ' || codes_not_on_project || ' of ' || erp_transaction_id"
+                          ~ " || ' are not on Procore project ' || project_id"
+                          ~ " || ': add them to its budget first'" %}
+        {{ exports_findings([
+            exports_finding('XE-11', 'error', 'code_not_on_project', message,
+                            "not is_synced and erp = 'xero' and codes_not_on_project is not null"),
+            exports_finding('NS-4', 'error', 'code_not_on_project', message,
+                            "not is_synced and erp = 'netsuite' and codes_not_on_project is not null"),
+            exports_finding('AC-10', 'error', 'code_not_on_project', message,
+                            "not is_synced and erp = 'acumatica' and codes_not_on_project is not null"),
+        ]) }} as findings
+    from documents
+) as checked

@@ -6,6 +6,7 @@
 -- an outbox row belongs to one payload hash; an item event (sent for acceptance, retrieved)
 -- made after the latest decision supersedes it. State, first that applies (the order of
 -- pipelines/exports/actions.py live_state):
+--   synced            an import Procore already holds
 --   synced            the latest sent outbox row is of the current hash
 --   failed_to_export  the current hash's outbox row failed (resend from there)
 --   accepted          the current hash's outbox row is pending or sending
@@ -118,6 +119,8 @@ joined as (
 select
     {{ columns | join(',\n    ') }},
     case
+        -- an import Procore already holds is done, whatever its document says now
+        when direction = 'import' and is_synced then 'synced'
         when last_sent_hash = payload_hash then 'synced'
         when current_outbox_state = 'failed' then 'failed_to_export'
         when current_outbox_state in ('pending', 'sending') then 'accepted'
