@@ -21,7 +21,7 @@ from pipelines.sandbox.world import CI_KINDS, JTD_KINDS, World, cents, payments_
 from tests.integration.common import warehouse_rows
 
 COLUMNS = ("connection_id, erp, item_type, item_key, procore_id, procore_project_id, amount, "
-           "erp_ref, is_synced, is_archived, document, payload_hash, is_blocked")
+           "erp_ref, is_synced, is_archived, document, payload_hash, is_blocked, findings")
 
 # XE-13 and the NetSuite mapping (NS-15, NS-17): the world's kind -> Procore's direct cost type
 XERO_TYPES = {"bill": "Invoice", "subinv_bill": "Subcontractor Invoice", "spend": "Expense",
@@ -118,6 +118,7 @@ def test_c_5_direct_cost_documents_are_approved_typed_and_hashed(env):
         "connection_id", "erp_txn", "txn_kind", "amount_type").iter_rows()}
     rows = [r for r in candidates(settings)
             if r["item_type"] == "direct_cost" and not r["is_synced"]]
+    project_codes = set(world.t["wbs_codes"].select("project_id", "flat_code").iter_rows())
     assert rows
     for row in rows:
         doc = document(row)
@@ -126,7 +127,14 @@ def test_c_5_direct_cost_documents_are_approved_typed_and_hashed(env):
         assert row["item_key"] == f"direct_cost:{row['erp_ref']}"
         assert doc["total"] == sum(line["amount"] for line in doc["lines"]) == row["amount"]
         assert row["payload_hash"] == hashlib.sha256(row["document"].encode()).hexdigest()
-        assert not row["is_blocked"] and not row["is_archived"]
+        assert not row["is_archived"]
+        # blocked exactly when a line's code is not on the project in the world (XE-11, NS-4,
+        # AC-10): Procore would need the budget code first
+        missing = [line for line in doc["lines"]
+                   if (doc["project_id"], line["wbs_code"]) not in project_codes]
+        assert row["is_blocked"] == bool(missing)
+        assert [f["code"] for f in row["findings"]] == (["code_not_on_project"] if missing
+                                                        else [])
         kind, amount_type = kinds[(row["connection_id"], row["erp_ref"])]
         types = {"xero": XERO_TYPES.get(kind), "netsuite": NETSUITE_TYPES.get(kind),
                  "acumatica": ACUMATICA_TYPES.get(amount_type)}
