@@ -7,12 +7,18 @@ though the published queue is from the last run.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipelines.config import Connection, Settings
 from pipelines.exports.base import WireRequest, Writer, parse_document
-from pipelines.exports.store import Decision, OpsStore, OpsStoreError, OutboxRow
+from pipelines.exports.store import (
+    Decision,
+    OpsStore,
+    OpsStoreError,
+    OutboxRow,
+    idempotency_key,
+)
 
 IMPORT_TYPES = frozenset({"direct_cost", "vendor_update", "payment"})
 # The Procore tool that owns each item type: sending and retrieval need Admin on it (C-2).
@@ -177,7 +183,11 @@ def wire_requests(settings: Settings, item: QueueItem) -> list[WireRequest]:
     """The exact calls the push would make for this item (a dry run: no I/O)."""
     connection = connection_of(settings, item.connection_id)
     writer = writer_for(settings, connection, system_of(item.item_type, connection))
+    key = idempotency_key(item.connection_id, item.item_type, item.item_key, item.payload_hash)
     try:
-        return writer.requests(item.item_type, parse_document(item.document))
+        calls = writer.requests(item.item_type, parse_document(item.document))
     finally:
         writer.close()
+    # the key the outbox will give this exact document (deterministic from its hash)
+    return [replace(c, headers={k: key if v == "<key>" else v for k, v in c.headers.items()})
+            for c in calls]

@@ -107,12 +107,28 @@ def push(settings: Settings, store: OpsStore, login: str, connection_id: str | N
 
 
 def _plan(writers: _Writers, settings: Settings, row: OutboxRow) -> dict:
+    """The exact calls of one row: the writer's, with the row's idempotency key, then the
+    write-back of the ERP id (not known before the call) onto the Procore item."""
     connection = connection_of(settings, row.connection_id)
     writer = writers.get(connection, system_of(row.item_type, connection))
-    calls = writer.requests(row.item_type, parse_document(row.payload_json))
+    document = parse_document(row.payload_json)
+    try:
+        calls = [c.as_dict() for c in writer.requests(row.item_type, document)]
+    except RecordRejected as exc:  # refused before any call (e.g. XE-9 negative invoice)
+        calls, refused = [], str(exc)
+    else:
+        refused = None
+    for call in calls:
+        call["headers"] = {k: row.idempotency_key if v == "<key>" else v
+                           for k, v in call["headers"].items()}
+    if row.item_type not in IMPORT_TYPES:
+        back = writers.get(connection, "procore").write_back_request(  # type: ignore[attr-defined]
+            row.item_type, _procore_id(row), _project_id(document), "<ERP id>")
+        if back is not None:
+            calls.append(back.as_dict())
     return {"connection_id": row.connection_id, "item_type": row.item_type,
             "item_key": row.item_key, "idempotency_key": row.idempotency_key,
-            "calls": [c.as_dict() for c in calls]}
+            "calls": calls, **({"refused": refused} if refused else {})}
 
 
 def _name(row: OutboxRow) -> str:
