@@ -453,6 +453,7 @@ def _generate_connection(rng: np.random.Generator, spec: Size, conn: dict, ci: i
     out["procore_direct_costs"], out["procore_direct_cost_lines"] = dc, dcl
     if exports:  # appended last, from their own stream: nothing above moves
         out.update(_exports(_exports_rng(seed, cid), conn, ci, out))
+        out.update(_changes(_changes_rng(seed, cid), conn, out))
     return out
 
 
@@ -1688,3 +1689,196 @@ def payments_pending_import(w: World, connection_id: str | None = None) -> pl.Da
         out.append(cand.filter(~pl.col("payment_id").is_in(held)
                                & (pl.col("status") == "AUTHORISED")))
     return pl.concat(out)
+
+
+# -- changes and Procore Pay (issue 6): CCOs, budget changes, Procore Pay payments --------------
+CHANGES_STREAM = 7  # their own rng stream (see ``_changes_rng``): nothing drawn before moves
+CHANGE_ID_OFFSETS = {"cco": 800_000, "cco_line": 810_000, "budget_change": 820_000,
+                     "budget_change_line": 830_000, "pay_payment": 840_000,
+                     "disbursement": 850_000}
+CHANGE_FRAMES = ("procore_change_orders", "procore_change_order_lines",
+                 "procore_budget_changes", "procore_budget_change_lines",
+                 "procore_pay_payments")
+
+
+def _changes_rng(seed: int, cid: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(cid.encode()), CHANGES_STREAM])
+
+
+def _changes(rng: np.random.Generator, conn: dict, out: dict) -> dict:
+    """Commitment change orders, budget changes and Procore Pay payments of one connection,
+    new frames only (money in cents; ``origin_id`` null: none is exported yet):
+
+    - ``procore_change_orders`` (Xero and Acumatica; NetSuite has no commitments, NS-1):
+      connection_id, change_order_id, project_id, commitment_id, number, title, status,
+      created_at, updated_at. Four per connection: on commitment A (the first drawn one
+      Acumatica holds, on Xero the first drawn one), approved; on commitment B, approved,
+      changing one SOV line twice (XE-8: summed into one PO line); on the first new
+      commitment, which no ERP holds (XE-8/AC-15 commitment_not_synced); on A again, on Xero
+      ``Pending`` (XE-8 not Approved), on Acumatica approved with a line on a code the ERP
+      does not have (AC-15) — a code of the project without ERP code, else no code at all.
+    - ``procore_change_order_lines``: connection_id, change_order_id, line_id,
+      commitment_line_id (the SOV line changed; null for a new line), wbs_code_id,
+      flat_code, description, amount.
+    - ``procore_budget_changes`` / ``_lines`` (Acumatica, AC-12): connection_id,
+      budget_change_id, project_id, number, description, status, created_at, updated_at; lines
+      connection_id, budget_change_id, line_id, wbs_code_id, flat_code, description, amount.
+      Two on synced projects on exported codes (the second a reduction), one on a new project
+      (project_not_synced, codes not exported), and, where a synced project has a code the ERP
+      lacks, one on that code (budget_codes_not_exported).
+    - ``procore_pay_payments`` (Acumatica, AC-17): connection_id, payment_id, disbursement_id,
+      project_id, commitment_id, requisition_id, vendor_id, invoice_number, amount,
+      payment_date, reference, status, created_at, updated_at. Half the total of the first two
+      approved subcontractor invoices exported as a bill still Open; one on an approved
+      invoice never exported (not synced); one on a pending invoice, where there is one.
+    """
+    frames: dict[str, pl.DataFrame] = {}
+    if conn["erp"] in ("xero", "acumatica"):
+        frames.update(_change_orders(rng, conn, out))
+    if conn["erp"] == "acumatica":
+        frames.update(_budget_changes(rng, conn, out))
+        frames["procore_pay_payments"] = _pay_payments(conn, out)
+    return frames
+
+
+def _cco_commitments(conn: dict, out: dict) -> tuple[dict, dict, dict]:
+    """Commitments A and B (drawn, the ERP's where it holds them) and the first new one."""
+    commits = out["procore_commitments"]
+    drawn = commits.filter(pl.col("commitment_id") < _base(conn) + 390_000)
+    if conn["erp"] == "acumatica":
+        drawn = drawn.filter(pl.col("erp_commitment_id").is_not_null())
+    synced = out["procore_projects"].filter(pl.col("is_synced"))["project_id"].implode()
+    drawn = drawn.filter(pl.col("project_id").is_in(synced)).sort("commitment_id")
+    new = commits.filter(pl.col("commitment_id") >= _base(conn) + 390_000).sort("commitment_id")
+    return (drawn.row(0, named=True), drawn.row(min(1, drawn.height - 1), named=True),
+            new.row(0, named=True))
+
+
+def _change_orders(rng, conn: dict, out: dict) -> dict[str, pl.DataFrame]:
+    a, b, new = _cco_commitments(conn, out)
+    sov, wbs = out["procore_commitment_lines"], out["wbs_codes"]
+    heads, lines = [], []
+
+    def sov_of(c: dict) -> list[dict]:
+        return list(sov.filter(pl.col("commitment_id") == c["commitment_id"]).sort("line_id")
+                    .iter_rows(named=True))
+
+    def amount() -> int:
+        return int(rng.integers(50, 20_000)) * 100
+
+    def add_line(k: int, s: dict | None, w: dict | None, text: str) -> None:
+        lines.append((k, s["line_id"] if s else None,
+                      (s or w or {}).get("wbs_code_id"), (s or w or {}).get("flat_code"),
+                      text, amount()))
+
+    plan = [(a, "Approved"), (b, "Approved"), (new, "Approved"),
+            (a, "Pending" if conn["erp"] == "xero" else "Approved")]
+    for k, (c, status) in enumerate(plan):
+        heads.append((k, c, status))
+        rows = sov_of(c)
+        if k == 1:  # one SOV line changed twice (XE-8), and maybe one more
+            s = rows[int(rng.integers(0, len(rows)))]
+            add_line(k, s, None, f"Added scope: {s['description']}")
+            add_line(k, s, None, f"Further scope: {s['description']}")
+        elif k == 3 and conn["erp"] == "acumatica":  # AC-15: a code the ERP does not have
+            off = wbs.filter((pl.col("project_id") == c["project_id"])
+                             & pl.col("erp_item_id").is_null()).sort("wbs_code_id")
+            w = off.row(0, named=True) if off.height else None
+            add_line(k, None, w, "New scope on a code not in Acumatica")
+        else:
+            n = min(len(rows), int(rng.integers(1, 3)))
+            for i in np.sort(rng.choice(len(rows), size=n, replace=False)):
+                add_line(k, rows[int(i)], None, f"Change to {rows[int(i)]['description']}")
+    return _cco_frames(conn, heads, lines)
+
+
+def _cco_frames(conn: dict, heads: list, lines: list) -> dict[str, pl.DataFrame]:
+    base, cid = _base(conn), conn["connection_id"]
+    made = [c["created_at"] + timedelta(days=20 + 3 * k) for k, c, _ in heads]
+    orders = pl.DataFrame({
+        "connection_id": cid, "change_order_id": [base + CHANGE_ID_OFFSETS["cco"] + k
+                                                  for k, _, _ in heads],
+        "project_id": [c["project_id"] for _, c, _ in heads],
+        "commitment_id": [c["commitment_id"] for _, c, _ in heads],
+        "number": [f"CCO-{k + 1:03d}" for k, _, _ in heads],
+        "title": [f"{c['number']} change {k + 1}" for k, c, _ in heads],
+        "status": [s for _, _, s in heads], "created_at": made,
+        "updated_at": [m + timedelta(hours=2) for m in made],
+    })
+    line_frame = pl.DataFrame(lines, orient="row", schema={
+        "k": pl.Int64, "commitment_line_id": pl.Int64, "wbs_code_id": pl.Int64,
+        "flat_code": pl.String, "description": pl.String, "amount": pl.Int64})
+    line_frame = line_frame.select(
+        connection_id=pl.lit(cid), change_order_id=base + CHANGE_ID_OFFSETS["cco"] + pl.col("k"),
+        line_id=base + CHANGE_ID_OFFSETS["cco_line"] + pl.int_range(pl.len()),
+        commitment_line_id="commitment_line_id", wbs_code_id="wbs_code_id",
+        flat_code="flat_code", description="description", amount="amount")
+    return {"procore_change_orders": orders, "procore_change_order_lines": line_frame}
+
+
+def _budget_changes(rng, conn: dict, out: dict) -> dict[str, pl.DataFrame]:
+    projects, wbs = out["procore_projects"], out["wbs_codes"]
+    synced = projects.filter(pl.col("is_synced")).sort("project_id")["project_id"].to_list()
+    new = projects.filter(pl.col("erp_option_id").is_null()).sort("project_id")
+    exported = wbs.filter(pl.col("erp_item_id").is_not_null())
+    missing = wbs.filter(pl.col("erp_item_id").is_null()
+                         & pl.col("project_id").is_in(pl.Series(synced).implode()))
+    plan = [(synced[0], exported, 2, 1), (synced[min(1, len(synced) - 1)], exported, 1, -1),
+            (new["project_id"][0], wbs, 2, 1)]
+    if missing.height:
+        plan.append((missing["project_id"][0], missing, 1, 1))
+    heads, lines = [], []
+    for k, (project, pool, n, sign) in enumerate(plan):
+        codes = pool.filter(pl.col("project_id") == project).sort("wbs_code_id")
+        pick = np.sort(rng.choice(codes.height, size=min(n, codes.height), replace=False))
+        for i in pick:
+            w = codes.row(int(i), named=True)
+            lines.append((k, w["wbs_code_id"], w["flat_code"], f"Budget change: "
+                          f"{w['description']}", sign * int(rng.integers(100, 30_000)) * 100))
+        heads.append((k, project))
+    base, cid = _base(conn), conn["connection_id"]
+    made = [PROCORE_LAST_SYNC - timedelta(days=10 - 2 * k) for k, _ in heads]
+    changes = pl.DataFrame({
+        "connection_id": cid,
+        "budget_change_id": [base + CHANGE_ID_OFFSETS["budget_change"] + k for k, _ in heads],
+        "project_id": [p for _, p in heads], "number": [f"BC-{k + 1:03d}" for k, _ in heads],
+        "description": [f"Budget change {k + 1}" for k, _ in heads], "status": "approved",
+        "created_at": made, "updated_at": [m + timedelta(hours=1) for m in made]})
+    line_frame = pl.DataFrame(lines, orient="row", schema={
+        "k": pl.Int64, "wbs_code_id": pl.Int64, "flat_code": pl.String,
+        "description": pl.String, "amount": pl.Int64}).select(
+        connection_id=pl.lit(cid),
+        budget_change_id=base + CHANGE_ID_OFFSETS["budget_change"] + pl.col("k"),
+        line_id=base + CHANGE_ID_OFFSETS["budget_change_line"] + pl.int_range(pl.len()),
+        wbs_code_id="wbs_code_id", flat_code="flat_code", description="description",
+        amount="amount")
+    return {"procore_budget_changes": changes, "procore_budget_change_lines": line_frame}
+
+
+def _pay_payments(conn: dict, out: dict) -> pl.DataFrame:
+    """Procore Pay payments (no draws: the invoices decide)."""
+    reqs = out["procore_requisitions"].sort("requisition_id")
+    totals = out["procore_requisition_lines"].group_by("requisition_id").agg(
+        total=pl.col("amount").sum())
+    open_bills = out["erp_txns"].filter((pl.col("txn_kind") == "subinv_bill")
+                                        & (pl.col("status") == "AUTHORISED"))
+    reqs = reqs.join(totals, on="requisition_id", how="left")
+    ok = reqs.filter(pl.col("is_exported") & (pl.col("status") == "approved")
+                     & pl.col("requisition_id").is_in(open_bills["requisition_id"].implode()))
+    unsent = reqs.filter(~pl.col("is_exported") & (pl.col("status") == "approved")
+                         & (pl.col("total") > 0))
+    pending = reqs.filter((pl.col("status") == "pending") & (pl.col("total") > 0))
+    picked = pl.concat([ok.head(2), unsent.head(1), pending.head(1)])
+    base = _base(conn)
+    paid = PROCORE_LAST_SYNC - timedelta(days=3)
+    return picked.select(
+        "connection_id",
+        payment_id=base + CHANGE_ID_OFFSETS["pay_payment"] + pl.int_range(pl.len()),
+        disbursement_id=pl.lit(base + CHANGE_ID_OFFSETS["disbursement"], pl.Int64),
+        project_id="project_id", commitment_id="commitment_id",
+        requisition_id="requisition_id", vendor_id="vendor_id",
+        invoice_number="invoice_number", amount=pl.col("total") // 2,
+        payment_date=pl.lit(paid.date()),
+        reference=pl.format("Procore Pay disbursement {}", pl.lit(base // 1_000_000)),
+        status=pl.lit("paid"), created_at=pl.lit(paid),
+        updated_at=pl.lit(paid + timedelta(hours=1)))
