@@ -3,7 +3,12 @@
 Reads come from the world; writes (the import direction and the write-back of ERP ids, see
 ``procore_writes.py``) land in an overlay merged into every read and kept across
 ``World.advance()``. Commitment payments are served as Procore's Contract Payments,
-``GET /rest/v1.0/contract_payments?project_id=[&contract_id=]``.
+``GET /rest/v1.0/contract_payments?project_id=[&contract_id=]``. Commitment change orders
+(``GET /rest/v1.0/projects/{project_id}/commitment_change_orders``, Construction Financials >
+Commitments), budget changes (``GET /rest/v1.0/projects/{project_id}/budget_changes``, Budget
+Changes) and Procore Pay payouts (``GET /rest/v1.0/companies/{company_id}/payments/payouts``,
+[U] flattened from Procore's per-disbursement list) are served with their lines inline and an
+``origin_id`` the write-back sets.
 
 Each world connection's ``procore_company_id`` is a Procore company. Lists are bare JSON arrays
 paged with ``page``/``per_page`` and ``Link``/``Total``/``Per-Page`` headers; ``filters[…]``,
@@ -203,6 +208,54 @@ def _build_direct_costs(w: World) -> pl.DataFrame:
                    created="created_at")
 
 
+def _empty(schema: dict) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+CCO_SCHEMA = {"connection_id": pl.String, "change_order_id": pl.Int64, "project_id": pl.Int64,
+              "commitment_id": pl.Int64, "number": pl.String, "title": pl.String,
+              "status": pl.String, "created_at": UTC_TS, "updated_at": UTC_TS}
+BUDGET_CHANGE_SCHEMA = {"connection_id": pl.String, "budget_change_id": pl.Int64,
+                        "project_id": pl.Int64, "number": pl.String, "description": pl.String,
+                        "status": pl.String, "created_at": UTC_TS, "updated_at": UTC_TS}
+PAY_SCHEMA = {"connection_id": pl.String, "payment_id": pl.Int64, "disbursement_id": pl.Int64,
+              "project_id": pl.Int64, "commitment_id": pl.Int64, "requisition_id": pl.Int64,
+              "vendor_id": pl.Int64, "invoice_number": pl.String, "amount": pl.Int64,
+              "payment_date": pl.Date, "reference": pl.String, "status": pl.String,
+              "created_at": UTC_TS, "updated_at": UTC_TS}
+
+
+def _with_lines(heads: pl.DataFrame, lines: pl.DataFrame | None, key: str,
+                fields: tuple[str, ...]) -> pl.DataFrame:
+    """Each record with its lines as a list of structs (``line_items``), in line id order."""
+    if lines is None or lines.height == 0:
+        return heads.with_columns(line_items=pl.lit(None))
+    agg = lines.sort("line_id").group_by(key, maintain_order=True).agg(
+        line_items=pl.struct(*fields))
+    return heads.join(agg, on=key, how="left")
+
+
+def _build_change_orders(w: World) -> pl.DataFrame:
+    heads = w.t.get("procore_change_orders", _empty(CCO_SCHEMA))
+    c = _with_lines(heads, w.t.get("procore_change_order_lines"), "change_order_id",
+                    ("line_id", "commitment_line_id", "wbs_code_id", "flat_code",
+                     "description", "amount"))
+    return _scoped(c, "project_id", "change_order_id")
+
+
+def _build_budget_changes(w: World) -> pl.DataFrame:
+    heads = w.t.get("procore_budget_changes", _empty(BUDGET_CHANGE_SCHEMA))
+    b = _with_lines(heads, w.t.get("procore_budget_change_lines"), "budget_change_id",
+                    ("line_id", "wbs_code_id", "flat_code", "description", "amount"))
+    return _scoped(b, "project_id", "budget_change_id")
+
+
+def _build_payouts(w: World) -> pl.DataFrame:
+    pays = w.t.get("procore_pay_payments", _empty(PAY_SCHEMA))
+    p = pays.join(_companies(w), on="connection_id")
+    return _scoped(p, "company_id", "payment_id")
+
+
 def _erp_record_id(key: str, salt: str) -> pl.Expr:
     """The ERP's own id of a synced record, which Procore keeps as ``origin_id``: the world's
     key on Xero and NetSuite; on Acumatica the GUID of the project transaction (detail) the
@@ -362,6 +415,50 @@ def _direct_cost(r: dict) -> dict:
     }
 
 
+def _change_order(r: dict) -> dict:
+    """A Commitment Change Order (``/projects/{project_id}/commitment_change_orders``); its
+    line items inline [U: Procore serves them with ``view=extended`` / a line items call]."""
+    return {
+        "id": r["change_order_id"], "number": r["number"], "title": r["title"],
+        "status": r["status"], "contract_id": r["commitment_id"],
+        "project_id": r["project_id"], "origin_id": None,
+        "line_items": [{"id": li["line_id"],
+                        "contract_line_item_id": li["commitment_line_id"],
+                        "wbs_code": {"id": li["wbs_code_id"], "flat_code": li["flat_code"]},
+                        "description": li["description"], "amount": money(li["amount"])}
+                       for li in r.get("line_items") or []],
+        **_stamps(r),
+    }
+
+
+def _budget_change(r: dict) -> dict:
+    """A Budget Change (``/projects/{project_id}/budget_changes``) with its adjustment line
+    items inline [U: Procore lists them at v2.0 ``…/budget_changes/adjustment_line_items``]."""
+    return {
+        "id": r["budget_change_id"], "number": r["number"], "description": r["description"],
+        "status": r["status"], "project_id": r["project_id"], "origin_id": None,
+        "adjustment_line_items": [
+            {"id": li["line_id"],
+             "wbs_code": {"id": li["wbs_code_id"], "flat_code": li["flat_code"]},
+             "description": li["description"], "amount": money(li["amount"])}
+            for li in r.get("line_items") or []],
+        **_stamps(r),
+    }
+
+
+def _payout(r: dict) -> dict:
+    """A Procore Pay payout: one payment to a business for an invoice, within a
+    disbursement [U: Procore lists them per disbursement; the sandbox per company]."""
+    return {
+        "id": r["payment_id"], "disbursement_id": r["disbursement_id"],
+        "project_id": r["project_id"], "contract_id": r["commitment_id"],
+        "invoice_id": r["requisition_id"], "invoice_number": r["invoice_number"],
+        "vendor": {"id": r["vendor_id"]}, "amount": money(r["amount"]),
+        "paid_date": iso_date(r["payment_date"]), "reference": r["reference"],
+        "status": r["status"], "origin_id": None, **_stamps(r),
+    }
+
+
 # -- resources -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Resource:
@@ -397,6 +494,14 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
              _build_requisitions, _requisition),
     Resource("direct_costs", "project", ("procore_direct_costs", "procore_direct_cost_lines"),
              _build_direct_costs, _direct_cost),
+    Resource("commitment_change_orders", "project",
+             ("procore_change_orders", "procore_change_order_lines"), _build_change_orders,
+             _change_order),
+    Resource("budget_changes", "project",
+             ("procore_budget_changes", "procore_budget_change_lines"), _build_budget_changes,
+             _budget_change),
+    Resource("payouts", "company", ("procore_pay_payments", "connections"), _build_payouts,
+             _payout),
 )}
 
 # path -> (resource, where the project id comes from: "path" | "query" | None)
@@ -415,6 +520,11 @@ PATHS: dict[str, tuple[str, str | None]] = {
     "/rest/v1.0/requisitions": ("requisitions", "query"),
     "/rest/v1.0/projects/{project_id:int}/direct_costs": ("direct_costs", "path"),
     "/rest/v1.0/contract_payments": ("contract_payments", "query"),
+    "/rest/v1.0/projects/{project_id:int}/commitment_change_orders":
+        ("commitment_change_orders", "path"),
+    "/rest/v1.0/projects/{project_id:int}/budget_changes": ("budget_changes", "path"),
+    # Procore Pay payouts [U: documented per disbursement, /payments/disbursements/{id}/payouts]
+    "/rest/v1.0/companies/{company_id:int}/payments/payouts": ("payouts", None),
 }
 
 
@@ -463,6 +573,12 @@ WRITES: tuple[tuple[str, str, str, str | None, str], ...] = (
      "path", "sync"),
     ("/rest/v1.0/contract_payments", "POST", "contract_payments", "body", "create"),
     ("/rest/v1.0/contract_payments/{id:int}", "PATCH", "contract_payments", "query", "patch"),
+    ("/rest/v1.0/projects/{project_id:int}/commitment_change_orders/{id:int}", "PATCH",
+     "commitment_change_orders", "path", "patch"),
+    ("/rest/v1.0/projects/{project_id:int}/budget_changes/{id:int}", "PATCH", "budget_changes",
+     "path", "patch"),
+    ("/rest/v1.0/companies/{company_id:int}/payments/payouts/{id:int}", "PATCH", "payouts",
+     None, "patch"),
 )
 
 

@@ -14,6 +14,11 @@ Endpoints (Procore REST v1.0; bodies wrapped in the singular resource key):
   ``{"wbs_code": {...}}`` [U: Procore documents description/status there, not origin_id]
 - ``PATCH /rest/v1.0/work_order_contracts/{id}?project_id=`` ``{"work_order_contract": {...}}``
 - ``PATCH /rest/v1.0/requisitions/{id}?project_id=`` ``{"requisition": {...}}``
+- ``PATCH /rest/v1.0/projects/{project_id}/commitment_change_orders/{id}``
+  ``{"commitment_change_order": {...}}`` and ``PATCH
+  /rest/v1.0/projects/{project_id}/budget_changes/{id}`` ``{"budget_change": {...}}`` [U:
+  origin_id is not among their documented fields]; ``PATCH
+  /rest/v1.0/companies/{company_id}/payments/payouts/{id}`` ``{"payout": {...}}`` [U]
 - ``PATCH /rest/v1.0/vendors/sync?company_id=`` and
   ``PATCH /rest/v1.0/projects/{project_id}/direct_costs/sync``: ``{"updates": [...]}``, at most
   1,000 rows, each matched by ``id`` or ``origin_id`` (an unknown ``id`` is an error, an unknown
@@ -52,6 +57,9 @@ PATCHABLE: dict[str, tuple[str, tuple[str, ...]]] = {
     "wbs_codes": ("wbs_code", ("origin_id", "description")),
     "work_order_contracts": ("work_order_contract", ("origin_id",)),
     "requisitions": ("requisition", ("origin_id",)),
+    "commitment_change_orders": ("commitment_change_order", ("origin_id",)),
+    "budget_changes": ("budget_change", ("origin_id",)),
+    "payouts": ("payout", ("origin_id",)),
     "contract_payments": ("contract_payment", (
         "origin_id", "amount", "date", "invoice_number", "check_number", "notes",
         "requisition_id")),

@@ -392,3 +392,67 @@ def test_world_payments_and_commitment_lines_served(server, world, hdr, project)
     for r in lines.iter_rows(named=True):
         assert served_lines[r["line_id"]]["amount"] == (
             f"{r['amount'] // 100}.{r['amount'] % 100:02d}")
+
+
+# -- CCOs, budget changes, Procore Pay payouts (issue 6) -----------------------------------------
+def _company_of(world: World, erp: str) -> tuple[int, dict[str, str]]:
+    company = int(world.connections(erp)["procore_company_id"][0])
+    return company, {"Authorization": f"Bearer {PROCORE_TOKEN}",
+                     "Procore-Company-Id": str(company)}
+
+
+def test_commitment_change_orders_served_and_written_back_XE8_AC15(server, world) -> None:
+    """Each CCO at its project's path with its lines (amounts as Procore money strings, the
+    same SOV line twice where drawn, XE-8); PATCH origin_id is seen by the next read."""
+    _, hdr = _company_of(world, "xero")
+    cco = world.t["procore_change_orders"].filter(pl.col("connection_id") == "xero-1").row(
+        1, named=True)
+    lines = world.t["procore_change_order_lines"].filter(
+        pl.col("change_order_id") == cco["change_order_id"]).sort("line_id")
+    path = f"projects/{cco['project_id']}/commitment_change_orders"
+    got = {r["id"]: r for r in _get(server, path, hdr).json()}[cco["change_order_id"]]
+    assert (got["contract_id"], got["status"], got["origin_id"]) == (
+        cco["commitment_id"], "Approved", None)
+    assert [(li["id"], li["contract_line_item_id"], li["amount"]) for li in got["line_items"]] \
+        == [(r["line_id"], r["commitment_line_id"], f"{r['amount'] / 100:.2f}")
+            for r in lines.iter_rows(named=True)]
+    assert len({li["contract_line_item_id"] for li in got["line_items"]}) == 1  # changed twice
+    body = {"commitment_change_order": {"origin_id": "PO-GUID-1"}}
+    r = _patch(server, f"{path}/{cco['change_order_id']}", hdr, body)
+    assert r.status_code == 200 and r.json()["origin_id"] == "PO-GUID-1"
+    again = _get(server, path, hdr, **{"filters[origin_id]": "PO-GUID-1"}).json()
+    assert [x["id"] for x in again] == [cco["change_order_id"]]
+
+
+def test_budget_changes_served_and_written_back_AC12(server, world) -> None:
+    _, hdr = _company_of(world, "acumatica")
+    bc = world.t["procore_budget_changes"].row(1, named=True)
+    path = f"projects/{bc['project_id']}/budget_changes"
+    got = {r["id"]: r for r in _get(server, path, hdr).json()}[bc["budget_change_id"]]
+    want = world.t["procore_budget_change_lines"].filter(
+        pl.col("budget_change_id") == bc["budget_change_id"])
+    assert [li["amount"] for li in got["adjustment_line_items"]] == [
+        f"{a / 100:.2f}" for a in want["amount"]]
+    assert got["adjustment_line_items"][0]["amount"].startswith("-")  # the drawn reduction
+    r = _patch(server, f"{path}/{bc['budget_change_id']}", hdr,
+               {"budget_change": {"origin_id": "CO-000001"}})
+    assert r.status_code == 200 and r.json()["origin_id"] == "CO-000001"
+    r = _patch(server, f"{path}/{bc['budget_change_id']}", hdr, {"budget_change": {}})
+    assert r.status_code == 200  # nothing to change: still the record
+
+
+def test_procore_pay_payouts_served_and_written_back_AC17(server, world) -> None:
+    company, hdr = _company_of(world, "acumatica")
+    pays = world.t["procore_pay_payments"].sort("payment_id")
+    got = _get(server, f"companies/{company}/payments/payouts", hdr).json()
+    assert [(p["id"], p["invoice_id"], p["amount"]) for p in got] == [
+        (r["payment_id"], r["requisition_id"], f"{r['amount'] / 100:.2f}")
+        for r in pays.iter_rows(named=True)]
+    first = pays["payment_id"][0]
+    r = _patch(server, f"companies/{company}/payments/payouts/{first}", hdr,
+               {"payout": {"origin_id": "CHK-000009"}})
+    assert r.status_code == 200 and r.json()["origin_id"] == "CHK-000009"
+    other, _ = _company_of(world, "xero")
+    r = _patch(server, f"companies/{other}/payments/payouts/{first}", hdr,
+               {"payout": {"origin_id": "x"}})
+    assert r.status_code == 403  # another company's header

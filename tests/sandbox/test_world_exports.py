@@ -14,7 +14,16 @@ import pytest
 from pipelines.sandbox import world as world_mod
 from pipelines.sandbox.world import PROCORE_LAST_SYNC, World, cents, payments_pending_import
 
-NEW_FRAMES = {"procore_only_vendors", "procore_commitment_lines", "procore_payments"}
+NEW_FRAMES = {"procore_only_vendors", "procore_commitment_lines", "procore_payments",
+              *world_mod.CHANGE_FRAMES}
+# The first exports additions' frames in generate(42, "tiny"), recorded at commit 0503226,
+# before the CCOs, budget changes and Procore Pay payments: those came from their own stream.
+RECORDED_EXPORTS = {
+    "procore_commitment_lines": "2bc00ec2507cffbc", "procore_commitments": "f5cb542e73654d72",
+    "procore_only_vendors": "f52b094787211cfe", "procore_payments": "51de9a624663c72a",
+    "procore_projects": "0a1895c90cfd5533", "procore_requisition_lines": "d708e018d89de2d3",
+    "procore_requisitions": "a933f88112552bbe", "wbs_codes": "ad4130c54a2ac9d0",
+}
 # sha256 (first 16 hex) of each frame's CSV in generate(42, "tiny"), recorded from commit
 # 49b939d, before the exports additions. A deliberate change to an earlier draw re-records.
 RECORDED = {
@@ -310,3 +319,81 @@ def test_xe_10_payment_boundaries_go_live_and_last_import() -> None:
     assert held["payment_id"].to_list() == [9_750_000]
     imports = world_mod.payment_imports(txns, pays, reqs, live)
     assert imports["payment_id"].to_list() == ["held", "pending"]
+
+
+# -- CCOs, budget changes, Procore Pay payments ----------------------------------------------
+def test_changes_moved_no_earlier_exports_frame(world: World) -> None:
+    """The CCO, budget change and Procore Pay frames are drawn from their own stream
+    (``CHANGES_STREAM``): every frame of the first exports additions is as recorded."""
+    assert {k: _digest(world.t[k]) for k in RECORDED_EXPORTS} == RECORDED_EXPORTS
+
+
+def test_xe_8_ac_15_change_orders_on_the_drawn_commitments(world: World) -> None:
+    """Four CCOs per Xero/Acumatica connection, none on NetSuite (NS-1): A and B are drawn
+    commitments (on Acumatica ones it holds), the third the first new one (not synced), the
+    fourth on A; B's CCO changes one SOV line twice (XE-8) and every SOV-line change is on a
+    line of its own commitment, with that line's WBS code."""
+    ccos, lines = world.t["procore_change_orders"], world.t["procore_change_order_lines"]
+    sov = world.t["procore_commitment_lines"]
+    commits = world.t["procore_commitments"]
+    assert set(ccos["connection_id"]) == {c["connection_id"] for c in conns(world, "xero",
+                                                                            "acumatica")}
+    for conn in conns(world, "xero", "acumatica"):
+        cid, base = conn["connection_id"], world_mod._base(conn)
+        mine_ccos = ccos.filter(pl.col("connection_id") == cid).sort("change_order_id")
+        a, b, new, a2 = mine_ccos["commitment_id"].to_list()
+        assert a == a2 and a < base + 390_000 <= new and b < base + 390_000
+        held = commits.filter(pl.col("commitment_id").is_in([a, b]))["erp_commitment_id"]
+        assert held.is_not_null().all() == (conn["erp"] == "acumatica")
+        twice = lines.filter(pl.col("change_order_id") == mine_ccos["change_order_id"][1])
+        assert twice["commitment_line_id"].n_unique() == 1 and twice.height == 2
+        on_sov = lines.filter(pl.col("connection_id") == cid).drop_nulls(
+            "commitment_line_id").join(ccos.select("change_order_id", "commitment_id"),
+                                       on="change_order_id").join(
+            sov.select(commitment_line_id="line_id", sov_commitment="commitment_id",
+                       sov_wbs="wbs_code_id"), on="commitment_line_id")
+        assert (on_sov["commitment_id"] == on_sov["sov_commitment"]).all()
+        assert (on_sov["wbs_code_id"] == on_sov["sov_wbs"]).all()
+        status = mine_ccos["status"].to_list()
+        assert status == ["Approved"] * 3 + ["Pending" if conn["erp"] == "xero" else "Approved"]
+
+
+def test_ac_12_budget_changes_on_synced_and_new_projects(world: World) -> None:
+    changes, lines = world.t["procore_budget_changes"], world.t["procore_budget_change_lines"]
+    projects, wbs = world.t["procore_projects"], world.t["wbs_codes"]
+    assert set(changes["connection_id"]) == {"acumatica-1"}
+    synced = set(projects.filter(pl.col("is_synced"))["project_id"])
+    got = changes.sort("budget_change_id")["project_id"].to_list()
+    assert got[0] in synced and got[1] in synced and got[2] not in synced
+    joined = lines.join(wbs.select("wbs_code_id", "project_id", "erp_item_id"),
+                        on="wbs_code_id").join(
+        changes.select("budget_change_id", bc_project="project_id"), on="budget_change_id")
+    assert (joined["project_id"] == joined["bc_project"]).all()  # codes of the project
+    first_two = joined.filter(pl.col("budget_change_id").is_in(
+        changes.sort("budget_change_id")["budget_change_id"].head(2).implode()))
+    assert first_two["erp_item_id"].is_not_null().all()
+    assert (lines.filter(pl.col("budget_change_id") == changes.sort("budget_change_id")[
+        "budget_change_id"][1])["amount"] < 0).all()  # a reduction
+
+
+def test_ac_17_procore_pay_payments_half_of_open_bills(world: World) -> None:
+    """The first two are half the total of approved invoices exported as bills still Open
+    (AUTHORISED), in cents exactly; the third an approved invoice never exported."""
+    pays = world.t["procore_pay_payments"].sort("payment_id")
+    reqs = world.t["procore_requisitions"]
+    txns = world.t["erp_txns"].filter(pl.col("requisition_id") >= 0)
+    rows = pays.join(reqs.select("requisition_id", "is_exported", req_status="status"),
+                     on="requisition_id", maintain_order="left").join(
+        txns.select("requisition_id", "total", bill_status="status"), on="requisition_id",
+        how="left", maintain_order="left")
+    first = rows.head(2)
+    assert first["is_exported"].all() and (first["bill_status"] == "AUTHORISED").all()
+    assert first["amount"].to_list() == [t // 2 for t in first["total"]]
+    assert rows["req_status"][2] == "approved" and not rows["is_exported"][2]
+
+
+def test_advance_keeps_the_change_frames() -> None:
+    w = world_mod.generate(42, "tiny")
+    kept = {k: _digest(w.t[k]) for k in world_mod.CHANGE_FRAMES}
+    w.advance()
+    assert {k: _digest(w.t[k]) for k in world_mod.CHANGE_FRAMES} == kept
