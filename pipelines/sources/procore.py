@@ -12,6 +12,12 @@ commitment payments.
   ``id, project_id, contract_id, requisition_id, invoice_number, amount, date, notes, status,
   origin_id`` (the ERP payment id), ``created_at, updated_at, deleted_at``. They land in
   ``payments``.
+- Commitment change orders (``GET /rest/v1.0/projects/{project_id}/commitment_change_orders``,
+  lines in ``commitment_change_orders__line_items``), budget changes
+  (``GET /rest/v1.0/projects/{project_id}/budget_changes``, lines in
+  ``budget_changes__adjustment_line_items``) and Procore Pay payouts
+  (``GET /rest/v1.0/companies/{company_id}/payments/payouts``, in ``pay_payouts``): the items
+  exported to the ERP (XE-8, AC-15, AC-12, AC-17), ``origin_id`` set by the write-back.
 
 - Every call carries ``Procore-Company-Id``; paging follows the ``Link`` header's ``next``
   with the largest ``per_page``.
@@ -73,6 +79,16 @@ ENDPOINTS: dict[str, Endpoint] = {
                              children=(Child("line_items", "direct_costs__line_items", "id"),)),
     # Commitment payments imported from the ERP (XE-10, NS-12, AC-17).
     "payments": Endpoint("rest/v1.0/contract_payments?project_id={project_id}", True),
+    # Exported to the ERP (issue 6): CCOs (XE-8, AC-15), budget changes (AC-12) and Procore
+    # Pay payouts (AC-17), each with its lines; origin_id is the ERP record once exported.
+    "commitment_change_orders": Endpoint(
+        "rest/v1.0/projects/{project_id}/commitment_change_orders", True,
+        children=(Child("line_items", "commitment_change_orders__line_items", "id"),)),
+    "budget_changes": Endpoint(
+        "rest/v1.0/projects/{project_id}/budget_changes", True,
+        children=(Child("adjustment_line_items", "budget_changes__adjustment_line_items",
+                        "id"),)),
+    "pay_payouts": Endpoint("rest/v1.0/companies/{company_id}/payments/payouts", False),
 }
 
 
