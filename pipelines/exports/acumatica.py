@@ -42,7 +42,7 @@ __all__ = ["AcumaticaWriter", "ac_cost_code", "task_of", "writer"]
 
 RULES = {"company": "AC-13", "project": "AC-7", "commitment": "AC-14", "cco": "AC-15",
          "subcontractor_invoice": "AC-16", "budget": "AC-11", "budget_change": "AC-12",
-         "payment": "AC-17"}
+         "payment": "AC-17", "procore_pay_payment": "AC-17"}
 PROJECT_NAME_MAX = 30  # AC-7
 INSERT = {"If-None-Match": "*"}
 UPDATE = {"If-Match": "*"}
@@ -155,7 +155,10 @@ class AcumaticaWriter:
             "company": self._vendor, "project": self._project, "commitment": self._commitment,
             "subcontractor_invoice": self._bill, "cco": self._change_order,
             "budget": self._budget, "budget_change": self._budget_change,
-            "payment": self._check}
+            "payment": self._check,
+            # the queue's item type for an exported Procore Pay payment: "payment" is the
+            # import direction's (ERP payments into Procore), routed to the Procore writer
+            "procore_pay_payment": self._check}
         if item_type not in build:
             raise RecordRejected(f"acumatica {self.conn.id}: {item_type} is not exported to "
                                  "Acumatica")

@@ -19,8 +19,11 @@ key; ``origin_id`` is the mechanism, so the outbox key is not sent. Nothing is e
 Procore (C-7: deletions in the ERP are not propagated).
 
 Write-back: ``write_back(item_type, procore_id, project_id, erp_id)`` PATCHes ``origin_id`` on
-the vendor, project, WBS code, work order contract or requisition, the body wrapped in the
-singular resource key; repeating it changes nothing.
+the vendor, project, WBS code, work order contract, requisition, commitment change order
+(``/projects/{project_id}/commitment_change_orders/{id}``), budget change
+(``/projects/{project_id}/budget_changes/{id}``) or Procore Pay payout
+(``/companies/{company_id}/payments/payouts/{id}``, item type ``procore_pay_payment``), the
+body wrapped in the singular resource key; repeating it changes nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ WRITE_BACK: dict[str, tuple[str, str, str]] = {
                  "wbs_code", "path"),
     "commitment": (f"{API}/work_order_contracts/{{id}}", "work_order_contract", "project"),
     "subcontractor_invoice": (f"{API}/requisitions/{{id}}", "requisition", "project"),
+    "cco": (f"{API}/projects/{{project_id}}/commitment_change_orders/{{id}}",
+            "commitment_change_order", "path"),
+    "budget_change": (f"{API}/projects/{{project_id}}/budget_changes/{{id}}", "budget_change",
+                      "path"),
+    # a Procore Pay payout (AC-17); "payment" is the import direction's item type
+    "procore_pay_payment": (f"{API}/companies/{{company_id}}/payments/payouts/{{id}}", "payout",
+                            "company_path"),
 }
 NO_ORIGIN_ID = {"budget"}  # budgets carry no origin_id in Procore (AC-11): nothing to record
 DELETED = {"DELETED", "deleted"}
@@ -132,11 +142,12 @@ class ProcoreWriter:
         if item_type not in WRITE_BACK:
             raise ValueError(f"procore write-back: no origin_id for {item_type!r}")
         path, key, scope = WRITE_BACK[item_type]
-        if scope != "company" and project_id is None:
+        if scope not in ("company", "company_path") and project_id is None:
             raise ValueError(f"procore write-back of {item_type} {procore_id}: no project id")
         params = ({"company_id": str(self.company)} if scope == "company" else
                   {"project_id": str(project_id)} if scope == "project" else {})
-        return WireRequest("PATCH", path.format(id=procore_id, project_id=project_id),
+        return WireRequest("PATCH", path.format(id=procore_id, project_id=project_id,
+                                                company_id=self.company),
                            {key: {"origin_id": str(erp_id)}}, self.headers, params)
 
     def write_back(self, item_type: str, procore_id: int, project_id: int | None,
