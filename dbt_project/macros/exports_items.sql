@@ -524,3 +524,297 @@
         group by all
     ) as items
 {%- endmacro %}
+
+{#- cco: a commitment change order. Xero: its lines appended to the commitment's Purchase
+    Order (XE-8: the PO must be synced, the company linked, the CCO Approved, and at least one
+    line carry a Xero item; a commitment line changed more than once is summed by the writer,
+    so a line's `line_id` is the commitment line it changes, else its own). Acumatica: a
+    change order of class COMMITMENT (AC-15: the commitment synced, every line on a cost code
+    Acumatica has). Never NetSuite (NS-1). -#}
+{% macro exports_cco_items(erp) -%}
+    {%- set rule = {'xero': 'XE-8', 'acumatica': 'AC-15'}[erp] -%}
+    {%- set checks = [
+        exports_finding(rule, 'error', 'commitment_not_synced',
+            "'CCO ' || number || ': its commitment ' || coalesce(commitment_number,
+             '#' || commitment_id) || ' is not synced'",
+            'commitment_erp_ref is null')] -%}
+    {%- if erp == 'xero' -%}
+        {%- do checks.extend([
+            exports_finding('XE-8', 'error', 'company_not_synced',
+                "'CCO ' || number || ': its company ' || coalesce(vendor_name, '#' || vendor_id)
+                 || ' is not synced'",
+                'vendor_erp_ref is null'),
+            exports_finding('XE-8', 'error', 'change_order_not_approved',
+                "'CCO ' || number || ' is ' || coalesce(status, 'without a status')
+                 || ', not Approved'",
+                "status is distinct from 'Approved'"),
+            exports_finding('XE-8', 'error', 'no_line',
+                "'CCO ' || number || ' has no line'", 'line_count = 0'),
+            exports_finding('XE-8', 'error', 'line_code_not_synced',
+                "'CCO ' || number || ': no line has a synced Xero item ('
+                 || coalesce(unsynced_codes, 'lines without a code') || ')'",
+                'line_count > 0 and synced_line_count = 0')]) -%}
+    {%- else -%}
+        {%- do checks.append(exports_finding('AC-15', 'error', 'line_code_not_synced',
+            "'CCO ' || number || ': lines not on an Acumatica cost code: '
+             || coalesce(unsynced_codes, 'lines without a code')",
+            'line_count > synced_line_count')) -%}
+    {%- endif -%}
+    select
+        {{ exports_candidate(
+            erp, 'cco', 'change_order_id', 'project_id', "number || ' – ' || title",
+            'lines_total', 'erp_change_order_ref', 'is_deleted',
+            "{
+                'change_order_id': change_order_id,
+                'number': number,
+                'title': title,
+                'status': status,
+                'date': change_date,
+                'commitment': commitment_ref,
+                'vendor': vendor_ref,
+                'project': project_ref,
+                'lines': lines
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            orders.change_order_id,
+            orders.connection_id,
+            orders.project_id,
+            orders.change_order_number as number,
+            orders.title,
+            orders.status,
+            cast(orders.created_at as date) as change_date,
+            orders.erp_change_order_ref,
+            orders.is_deleted,
+            orders.updated_at,
+            orders.commitment_id,
+            commitments.commitment_number,
+            commitments.erp_commitment_ref as commitment_erp_ref,
+            {'commitment_id': orders.commitment_id,
+             'number': commitments.commitment_number, 'kind': 'subcontract',
+             'erp_ref': commitments.erp_commitment_ref} as commitment_ref,
+            commitments.vendor_id,
+            vendors.vendor_name,
+            vendors.erp_vendor_ref as vendor_erp_ref,
+            {'vendor_id': commitments.vendor_id, 'name': vendors.vendor_name,
+             'erp_ref': vendors.erp_vendor_ref} as vendor_ref,
+            projects.project_ref,
+            coalesce(lines.lines, []) as lines,
+            coalesce(lines.line_count, 0) as line_count,
+            coalesce(lines.synced_line_count, 0) as synced_line_count,
+            lines.unsynced_codes,
+            coalesce(lines.lines_total, {{ money('0') }}) as lines_total
+        from {{ ref('stg_procore__commitment_change_orders') }} as orders
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = orders.connection_id
+            and projects.project_id = orders.project_id
+        left join {{ ref('stg_procore__commitments') }} as commitments
+            on commitments.connection_id = orders.connection_id
+            and commitments.commitment_id = orders.commitment_id
+        left join {{ ref('stg_procore__vendors') }} as vendors
+            on vendors.connection_id = commitments.connection_id
+            and vendors.vendor_id = commitments.vendor_id
+        left join (
+            select
+                connection_id,
+                change_order_id,
+                list({
+                    'line_id': line_id, 'change_order_line_id': change_order_line_id,
+                    'wbs_code': wbs_code, 'cost_code': cost_code, 'cost_type': cost_type,
+                    'task': task, 'description': description, 'amount': amount,
+                    'item_erp_ref': item_erp_ref
+                } order by change_order_line_id) as lines,
+                count(*) as line_count,
+                count(item_erp_ref) as synced_line_count,
+                string_agg(distinct case when item_erp_ref is null then wbs_code end, ', '
+                           order by case when item_erp_ref is null then wbs_code end)
+                    as unsynced_codes,
+                {{ money('sum(amount)') }} as lines_total
+            from (
+                select
+                    cco_lines.connection_id,
+                    cco_lines.change_order_id,
+                    cco_lines.change_order_line_id,
+                    coalesce(cco_lines.commitment_line_id, cco_lines.change_order_line_id)
+                        as line_id,
+                    cco_lines.wbs_code,
+                    line_items.cost_code,
+                    line_items.cost_type,
+                    line_items.task,
+                    cco_lines.description,
+                    cco_lines.amount,
+                    line_items.item_erp_ref
+                from {{ ref('stg_procore__commitment_change_order_lines') }} as cco_lines
+                left join ({{ exports_line_items(erp) }}) as line_items
+                    on line_items.wbs_code_id = cco_lines.wbs_code_id
+            ) as cco_lines
+            group by connection_id, change_order_id
+        ) as lines
+            on lines.connection_id = orders.connection_id
+            and lines.change_order_id = orders.change_order_id
+    ) as items
+{%- endmacro %}
+
+{#- budget_change: Acumatica change order of class BUDGET, On Hold, "Potential Budget CO"
+    (AC-12): the project synced and every line's budget code exported (AC-10). -#}
+{% macro exports_budget_change_items(erp) -%}
+    {%- set checks = [
+        exports_finding('AC-12', 'error', 'project_not_synced',
+            "'Budget change ' || number || ': its project ' || project_number
+             || ' is not synced'",
+            'project_erp_ref is null'),
+        exports_finding('AC-12', 'error', 'budget_codes_not_exported',
+            "'Budget change ' || number || ': budget codes not exported: '
+             || coalesce(unsynced_codes, 'lines without a code')",
+            'line_count > synced_line_count'),
+        exports_finding('AC-12', 'error', 'no_line',
+            "'Budget change ' || number || ' has no line'", 'line_count = 0')] -%}
+    select
+        {{ exports_candidate(
+            erp, 'budget_change', 'budget_change_id', 'project_id',
+            "number || ' – ' || coalesce(description, '')", 'lines_total',
+            'erp_change_order_ref', 'is_deleted',
+            "{
+                'budget_change_id': budget_change_id,
+                'number': number,
+                'description': description,
+                'date': change_date,
+                'project': project_ref,
+                'lines': lines
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            changes.budget_change_id,
+            changes.connection_id,
+            changes.project_id,
+            changes.budget_change_number as number,
+            changes.description,
+            cast(changes.created_at as date) as change_date,
+            changes.erp_change_order_ref,
+            changes.is_deleted,
+            changes.updated_at,
+            projects.project_number,
+            projects.erp_project_ref as project_erp_ref,
+            projects.project_ref,
+            coalesce(lines.lines, []) as lines,
+            coalesce(lines.line_count, 0) as line_count,
+            coalesce(lines.synced_line_count, 0) as synced_line_count,
+            lines.unsynced_codes,
+            coalesce(lines.lines_total, {{ money('0') }}) as lines_total
+        from {{ ref('stg_procore__budget_changes') }} as changes
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = changes.connection_id
+            and projects.project_id = changes.project_id
+        left join (
+            select
+                change_lines.connection_id,
+                change_lines.budget_change_id,
+                list({
+                    'line_id': change_lines.budget_change_line_id,
+                    'wbs_code': change_lines.wbs_code, 'cost_code': codes.cost_code,
+                    'cost_type': codes.cost_type, 'task': codes.task,
+                    'description': change_lines.description, 'amount': change_lines.amount
+                } order by change_lines.budget_change_line_id) as lines,
+                count(*) as line_count,
+                count(codes.item_erp_ref) as synced_line_count,
+                string_agg(distinct case when codes.item_erp_ref is null
+                                         then change_lines.wbs_code end, ', '
+                           order by case when codes.item_erp_ref is null
+                                         then change_lines.wbs_code end) as unsynced_codes,
+                {{ money('sum(change_lines.amount)') }} as lines_total
+            from {{ ref('stg_procore__budget_change_lines') }} as change_lines
+            left join ({{ exports_line_items(erp) }}) as codes
+                on codes.wbs_code_id = change_lines.wbs_code_id
+            group by change_lines.connection_id, change_lines.budget_change_id
+        ) as lines
+            on lines.connection_id = changes.connection_id
+            and lines.budget_change_id = changes.budget_change_id
+    ) as items
+{%- endmacro %}
+
+{#- procore_pay_payment: a Procore Pay payout exported to Acumatica as a Check On Hold,
+    payment method PROCORE, applied to the invoice's bill (AC-17). Item type
+    `procore_pay_payment`: `payment` is the import direction's (ERP payments into Procore).
+    AC-17: only subcontractor invoices; the invoice approved, synced and its bill Open. -#}
+{% macro exports_pay_payment_items(erp) -%}
+    {%- set checks = [
+        exports_finding('AC-17', 'error', 'not_subcontractor_invoice',
+            "'Procore Pay payment ' || pay_payment_id || ': invoice '
+             || coalesce(invoice_number, '#' || requisition_id)
+             || ' is not a subcontractor invoice Procore holds'",
+            'invoice_status is null'),
+        exports_finding('AC-17', 'error', 'invoice_not_approved',
+            "'Procore Pay payment ' || pay_payment_id || ': invoice ' || invoice_number
+             || ' is ' || invoice_status || ', not approved'",
+            "lower(invoice_status) is distinct from 'approved'"),
+        exports_finding('AC-17', 'error', 'invoice_not_synced',
+            "'Procore Pay payment ' || pay_payment_id || ': invoice ' || invoice_number
+             || ' is not synced to Acumatica'",
+            'invoice_status is not null and invoice_erp_ref is null'),
+        exports_finding('AC-17', 'error', 'invoice_not_open',
+            "'Procore Pay payment ' || pay_payment_id || ': the Acumatica bill '
+             || coalesce(bill_reference_nbr, invoice_erp_ref) || ' of invoice '
+             || invoice_number || ' is ' || coalesce(bill_status, 'not in Acumatica')
+             || ', not Open'",
+            "invoice_erp_ref is not null and bill_status is distinct from 'Open'"),
+        exports_finding('AC-13', 'error', 'company_not_synced',
+            "'Procore Pay payment ' || pay_payment_id || ': its company '
+             || coalesce(vendor_name, '#' || vendor_id) || ' is not synced'",
+            'vendor_erp_ref is null')] -%}
+    select
+        {{ exports_candidate(
+            erp, 'procore_pay_payment', 'pay_payment_id', 'project_id',
+            "'Procore Pay ' || coalesce(invoice_number, '#' || requisition_id)", 'amount',
+            'erp_payment_ref', 'is_deleted',
+            "{
+                'payment_id': pay_payment_id,
+                'invoice_number': invoice_number,
+                'amount': amount,
+                'payment_date': payment_date,
+                'reference': reference,
+                'vendor': vendor_ref,
+                'invoice': {'requisition_id': requisition_id, 'erp_ref': invoice_erp_ref,
+                            'reference_nbr': bill_reference_nbr},
+                'project': project_ref
+            }",
+            exports_findings(checks), 'updated_at') }}
+    from (
+        select
+            pays.pay_payment_id,
+            pays.connection_id,
+            pays.project_id,
+            pays.requisition_id,
+            coalesce(requisitions.invoice_number, pays.invoice_number) as invoice_number,
+            pays.amount,
+            pays.payment_date,
+            pays.reference,
+            pays.erp_payment_ref,
+            pays.is_deleted,
+            pays.updated_at,
+            requisitions.status as invoice_status,
+            requisitions.erp_transaction_ref as invoice_erp_ref,
+            bills.reference_nbr as bill_reference_nbr,
+            bills.status as bill_status,
+            pays.vendor_id,
+            vendors.vendor_name,
+            vendors.erp_vendor_ref as vendor_erp_ref,
+            {'vendor_id': pays.vendor_id, 'name': vendors.vendor_name,
+             'erp_ref': vendors.erp_vendor_ref} as vendor_ref,
+            projects.project_ref
+        from {{ ref('stg_procore__pay_payments') }} as pays
+        inner join ({{ exports_projects(erp) }}) as projects
+            on projects.connection_id = pays.connection_id
+            and projects.project_id = pays.project_id
+        left join {{ ref('stg_procore__requisitions') }} as requisitions
+            on requisitions.connection_id = pays.connection_id
+            and requisitions.requisition_id = pays.requisition_id
+        left join {{ ref('stg_acumatica__bills') }} as bills
+            on bills.connection_id = pays.connection_id
+            and bills.bill_id = requisitions.erp_transaction_ref
+        left join {{ ref('stg_procore__vendors') }} as vendors
+            on vendors.connection_id = pays.connection_id
+            and vendors.vendor_id = pays.vendor_id
+    ) as items
+{%- endmacro %}

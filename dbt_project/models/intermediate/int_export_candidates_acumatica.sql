@@ -10,3 +10,9 @@ union all
 {{ exports_invoice_items('acumatica') }}
 union all
 {{ exports_budget_items('acumatica') }}
+union all
+{{ exports_cco_items('acumatica') }}
+union all
+{{ exports_budget_change_items('acumatica') }}
+union all
+{{ exports_pay_payment_items('acumatica') }}
