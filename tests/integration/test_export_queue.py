@@ -20,10 +20,11 @@ from pipelines.run import dbt_build
 from pipelines.sandbox.world import World, cents
 from tests.integration.common import snapshot_frame, warehouse_rows
 
-SUPPORTED = {  # docs/exports.md §3; NS-1, XE-2, AC-3/AC-5
-    "xero": {"company", "project", "wbs_code", "commitment", "subcontractor_invoice"},
+SUPPORTED = {  # docs/exports.md §3; NS-1, XE-2, AC-3/AC-5; CCOs XE-8/AC-15, AC-12, AC-17
+    "xero": {"company", "project", "wbs_code", "commitment", "subcontractor_invoice", "cco"},
     "netsuite": {"company", "project", "wbs_code", "subcontractor_invoice"},
-    "acumatica": {"company", "project", "commitment", "subcontractor_invoice", "budget"},
+    "acumatica": {"company", "project", "commitment", "subcontractor_invoice", "budget", "cco",
+                  "budget_change", "procore_pay_payment"},
 }
 
 
@@ -61,6 +62,11 @@ def world_items(world: World, settings) -> dict[str, set[tuple[str, str]]]:
         "subcontractor_invoice": keys(world.t["procore_requisitions"], "subcontractor_invoice",
                                       "requisition_id"),
         "budget": set(budgets),
+        "cco": keys(world.t["procore_change_orders"], "cco", "change_order_id"),
+        "budget_change": keys(world.t["procore_budget_changes"], "budget_change",
+                              "budget_change_id"),
+        "procore_pay_payment": keys(world.t["procore_pay_payments"], "procore_pay_payment",
+                                    "payment_id"),
     }
 
 
@@ -245,3 +251,89 @@ def test_documents_and_hashes_are_stable_across_builds(env, exports):
     first = {(c, k): (d, h) for c, k, d, h in exports.select(
         "connection_id", "item_key", "document", "payload_hash").iter_rows()}
     assert again == first
+
+
+# -- CCOs, budget changes, Procore Pay payments ----------------------------------------------
+def test_xe_8_ac_15_cco_findings_are_the_drawn_cases(env, exports):
+    """XE-8/AC-15 commitment_not_synced: CCOs whose commitment the ERP does not hold (every
+    Xero one: no PO exported yet; on Acumatica those without an ERP commitment id); XE-8
+    change_order_not_approved: the Xero CCO drawn Pending; AC-15 line_code_not_synced: the
+    Acumatica CCOs with a line on a code without an Acumatica cost code (or none). Amounts
+    are the world's lines summed in cents; a line changed twice keeps its commitment line's
+    id in the document (XE-8: the writer sums it)."""
+    world = env[0]
+    ccos = world.t["procore_change_orders"].join(
+        world.t["procore_commitments"].select("commitment_id", "erp_commitment_id"),
+        on="commitment_id")
+    lines = world.t["procore_change_order_lines"].join(
+        world.t["wbs_codes"].select("wbs_code_id", "erp_item_id"), on="wbs_code_id",
+        how="left")
+    unsynced = ccos.filter(pl.col("erp_commitment_id").is_null())
+    for rule, erp in (("XE-8", "xero"), ("AC-15", "acumatica")):
+        mine = unsynced.filter(pl.col("connection_id").str.starts_with(erp))
+        assert mine.height > 0
+        assert findings(exports, rule, "commitment_not_synced") == keys(
+            mine, "cco", "change_order_id")
+    pending = ccos.filter(pl.col("connection_id").str.starts_with("xero")
+                          & (pl.col("status") != "Approved"))
+    assert pending.height == 1
+    assert findings(exports, "XE-8", "change_order_not_approved") == keys(
+        pending, "cco", "change_order_id")
+    off = lines.filter(pl.col("connection_id").str.starts_with("acumatica")
+                       & pl.col("erp_item_id").is_null())["change_order_id"].unique()
+    assert off.len() > 0
+    assert findings(exports, "AC-15", "line_code_not_synced") == keys(
+        ccos.filter(pl.col("change_order_id").is_in(off.implode())), "cco", "change_order_id")
+    totals = dict(lines.group_by("change_order_id").agg(pl.col("amount").sum()).iter_rows())
+    rows = exports.filter(pl.col("item_type") == "cco")
+    for procore_id, amount, document in rows.select("procore_id", "amount",
+                                                     "document").iter_rows():
+        assert amount == cents(totals[procore_id])
+        doc = parse_document(document)
+        assert sum((x["amount"] for x in doc["lines"]), Decimal("0")) == amount
+    twice = ccos.filter(pl.col("connection_id") == "xero-1").sort("change_order_id")[
+        "change_order_id"][1]
+    doc = parse_document(rows.filter(pl.col("procore_id") == twice)["document"][0])
+    assert len(doc["lines"]) == 2 and len({x["line_id"] for x in doc["lines"]}) == 1
+
+
+def test_ac_12_budget_change_findings_are_the_drawn_cases(env, exports):
+    """AC-12: project_not_synced exactly on budget changes of unsynced projects;
+    budget_codes_not_exported on those with a line whose code has no Acumatica cost code."""
+    world = env[0]
+    changes = world.t["procore_budget_changes"].join(
+        world.t["procore_projects"].select("project_id", "is_synced"), on="project_id")
+    assert findings(exports, "AC-12", "project_not_synced") == keys(
+        changes.filter(~pl.col("is_synced")), "budget_change", "budget_change_id")
+    off = world.t["procore_budget_change_lines"].join(
+        world.t["wbs_codes"].select("wbs_code_id", "erp_item_id"), on="wbs_code_id").filter(
+        pl.col("erp_item_id").is_null())["budget_change_id"].unique()
+    expected = keys(changes.filter(pl.col("budget_change_id").is_in(off.implode())),
+                    "budget_change", "budget_change_id")
+    assert len(expected) == 2 and findings(exports, "AC-12", "budget_codes_not_exported") \
+        == expected
+    ready = exports.filter((pl.col("item_type") == "budget_change") & ~pl.col("is_blocked"))
+    assert ready.height == 2
+
+
+def test_ac_17_procore_pay_findings_are_the_drawn_cases(env, exports):
+    """AC-17: invoice_not_synced on payouts of invoices the ERP never received,
+    invoice_not_approved on those of pending invoices; the bills of the others are Open, so
+    nothing is invoice_not_open; amounts are the world's cents."""
+    world = env[0]
+    pays = world.t["procore_pay_payments"].join(
+        world.t["procore_requisitions"].select("requisition_id", invoice_status="status"),
+        on="requisition_id")
+    exported = world.t["erp_txns"].filter(pl.col("requisition_id") >= 0)["requisition_id"]
+    unsent = pays.filter(~pl.col("requisition_id").is_in(exported.implode()))
+    assert unsent.height == 2
+    assert findings(exports, "AC-17", "invoice_not_synced") == keys(
+        unsent, "procore_pay_payment", "payment_id")
+    assert findings(exports, "AC-17", "invoice_not_approved") == keys(
+        pays.filter(pl.col("invoice_status") != "approved"), "procore_pay_payment",
+        "payment_id")
+    assert findings(exports, "AC-17", "invoice_not_open") == set()
+    amounts = dict(pays.select("payment_id", "amount").iter_rows())
+    for procore_id, amount in exports.filter(pl.col("item_type") == "procore_pay_payment"
+                                             ).select("procore_id", "amount").iter_rows():
+        assert amount == cents(amounts[procore_id])
