@@ -92,6 +92,29 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+# Ids a page may hold only nulls of (a CCO line that changes no SOV line, or has no code):
+# sent as text, so every page of the table has one type; staging casts them back to BIGINT.
+NULLABLE_IDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "commitment_change_orders": ("line_items", ("contract_line_item_id", "wbs_code")),
+}
+
+
+def _text_ids(resource: str, rows: list[dict]) -> list[dict]:
+    if resource not in NULLABLE_IDS:
+        return rows
+    field, names = NULLABLE_IDS[resource]
+    for row in rows:
+        for item in row.get(field) or []:
+            for name in names:
+                value = item.get(name)
+                if isinstance(value, dict):  # a nested reference: its id
+                    if value.get("id") is not None:
+                        value["id"] = str(value["id"])
+                elif value is not None:
+                    item[name] = str(value)
+    return rows
+
+
 # Procore money comes as strings ("1234.50") or numbers; either way it lands as DECIMAL.
 MONEY = frozenset({"original_budget_amount", "grand_total", "amount", "quantity", "unit_cost",
                    "g702__total_completed_and_stored_to_date", "g702__total_retainage",
@@ -178,7 +201,7 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
                             cursor.observe(key, parse_ts(row["updated_at"]))
                     STATS.add("rows", "procore", resource, len(rows))
                     n += len(rows)
-                    yield from page_items(shape, rows, extra,
+                    yield from page_items(shape, _text_ids(resource, rows), extra,
                                           "replace" if full_refresh else "merge")
             except ApiError as exc:
                 # One project's tool disabled, or the project deleted since it was listed:
