@@ -136,7 +136,8 @@ class World:
     (connection_id, payment_id, project_id, commitment_id, requisition_id, invoice_number,
     origin_id = the ERP payment id, amount, payment_date, reference, created_at, updated_at,
     deleted_at). ``advance()`` leaves them as they are (Procore keeps a payment deleted in the
-    ERP, XE-10)."""
+    ERP, XE-10). CCOs, budget changes and Procore Pay payments (``CHANGE_FRAMES``) are
+    described in ``_changes``; ``advance()`` leaves them alone too."""
 
     seed: int
     size: str
