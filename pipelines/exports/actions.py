@@ -25,7 +25,8 @@ IMPORT_TYPES = frozenset({"direct_cost", "vendor_update", "payment"})
 TOOLS = {
     "company": "directory", "project": "projects", "wbs_code": "budget", "budget": "budget",
     "budget_change": "budget", "commitment": "commitments", "cco": "commitments",
-    "subcontractor_invoice": "invoicing", "direct_cost": "erp_integrations",
+    "subcontractor_invoice": "invoicing", "procore_pay_payment": "invoicing",
+    "direct_cost": "erp_integrations",
     "vendor_update": "erp_integrations", "payment": "erp_integrations",
 }
 DECIDABLE = ("ready_to_export", "ready_to_import", "ready_to_update")
@@ -53,6 +54,7 @@ class QueueItem:
     erp_ref: str | None = None
     is_archived: bool = False
     is_synced: bool = False
+    procore_id: int | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> QueueItem:
@@ -96,7 +98,7 @@ def live_state(store: OpsStore, item: QueueItem) -> str:
         return "accepted" if latest_decision.decision == "accept" else "rejected"
     if sent:
         return "ready_to_update"
-    if item.erp_ref:
+    if item.is_synced or (item.direction == "export" and item.erp_ref):
         return "synced"  # synced by the vendor's connector: no sent row of ours to compare
     if item.is_archived:
         return "archived"

@@ -167,7 +167,7 @@ def test_vendor_synced_items_and_archived(store: OpsStore):
     assert live_state(store, _item(erp_ref="abc")) == "synced"
     assert live_state(store, _item(is_archived=True)) == "archived"
     assert live_state(store, _item(direction="import", item_type="direct_cost",
-                                   item_key="direct_cost:x")) == "ready_to_import"
+                                   item_key="direct_cost:x", erp_ref="x")) == "ready_to_import"
     # an import Procore now holds is synced even though its document changed since sent
     vendor = _item(direction="import", item_type="vendor_update", item_key="vendor_update:7",
                    doc='{"changes":{"phone":"555"}}')

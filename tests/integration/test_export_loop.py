@@ -1,7 +1,8 @@
-"""The loop closes (issue 6): on the tiny world an approver accepts ready items of every ERP
-(companies, projects, subcontractor invoices, and Acumatica budgets), `push` writes them to each
-ERP sandbox once, and the next run shows them synced with the ERP's ids — in the published
-queue, in Procore's origin_id and in the ERP's own extract."""
+"""The loop closes (issue 6): on the tiny world an approver accepts one ready, unblocked item
+of every type on every connection (exports: companies, projects, WBS codes, commitments,
+subcontractor invoices, Acumatica budgets; imports: direct costs, vendor updates, payments),
+`push` writes each once, and the next run shows them synced — exports with the ERP's ids in the
+published queue and in Procore's origin_id, imports held by Procore."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pipelines.exports.push import push
 from pipelines.exports.queue import published_items, store_with_users
 from pipelines.run import run
 
-TYPES = ("company", "project", "subcontractor_invoice", "budget", "commitment", "wbs_code")
+TYPES = ("company", "project", "subcontractor_invoice", "budget", "commitment", "wbs_code",
+         "direct_cost", "vendor_update", "payment")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def loop(env):
     for item in items:
         key = (item.connection_id, item.item_type)
         if item.item_type in TYPES and key not in chosen and not item.is_blocked \
-                and actions.live_state(store, item) == "ready_to_export":
+                and actions.live_state(store, item) in ("ready_to_export", "ready_to_import"):
             chosen[key] = item
     outbox = {k: actions.accept(store, "alex", item) for k, item in chosen.items()}
     summary = push(settings, store, "alex", log=lambda m: None)
@@ -36,8 +38,14 @@ def loop(env):
 def test_every_erp_gets_exports(loop):
     """Each ERP has accepted exports of the types it supports: the queue offered them."""
     _, _, chosen, _, summary = loop
-    erps = {item.erp for item in chosen.values()}
+    erps = {item.erp for item in chosen.values() if item.direction == "export"}
     assert erps == {"xero", "netsuite", "acumatica"}
+    # and imports to Procore: direct costs (C-5) on every ERP, vendor updates (NS-10, AC-1)
+    imports = {(item.erp, item.item_type) for item in chosen.values()
+               if item.direction == "import"}
+    assert {("xero", "direct_cost"), ("netsuite", "direct_cost"),
+            ("acumatica", "direct_cost"), ("netsuite", "vendor_update"),
+            ("acumatica", "vendor_update")} <= imports
     assert summary.failed == [], summary.render()
     assert len(summary.sent) == len(chosen)
 
@@ -50,8 +58,11 @@ def test_pushed_items_show_synced_with_erp_ids(loop):
         now = after[(item.connection_id, item.item_key)]
         assert row.state == "sent", (key, row.last_error)
         assert now.state == "synced", (key, now.state)
-        assert now.erp_ref == row.erp_id, key
         assert actions.live_state(store, now) == "synced"
+        if item.direction == "export":
+            assert now.erp_ref == row.erp_id, key
+        else:  # the import's Procore record is the one the push created or updated
+            assert str(now.procore_id) == row.erp_id, key
 
 
 def test_written_back_to_procore(loop):
