@@ -399,8 +399,10 @@ def _direct_cost_line(li: dict) -> dict:
     amount = li["amount"]
     # Credit notes arrive negated: keep the unit cost's sign with the amount's.
     unit = -abs(li["unit_amount"]) if amount < 0 else li["unit_amount"]
+    wbs = li.get("wbs_code_id")
     return {"id": li["line_item_id"], "origin_id": li["origin_id"],
-            "wbs_code": {"flat_code": li["flat_code"]}, "description": li["description"],
+            "wbs_code": {"id": wbs if wbs is not None and wbs > 0 else None,
+                         "flat_code": li["flat_code"]}, "description": li["description"],
             "quantity": li["quantity"], "unit_cost": money(unit), "amount": money(amount)}
 
 
@@ -408,8 +410,9 @@ def _direct_cost(r: dict) -> dict:
     return {
         "id": r["direct_cost_id"], "direct_cost_type": r["direct_cost_type"],
         "status": "approved", "invoice_number": r["invoice_number"],
-        "description": r["reference"], "vendor": {"name": r["contact_name"]},
-        "direct_cost_date": iso_date(r["txn_date"]), "grand_total": money(r["grand_total"]),
+        "description": r["reference"], "vendor": {"id": None, "name": r["contact_name"]},
+        "direct_cost_date": iso_date(r["txn_date"]), "received_date": None,
+        "payment_date": None, "grand_total": money(r["grand_total"]),
         "origin_id": r["origin_id"],
         "line_items": [_direct_cost_line(li) for li in r["lines"] or []], **_stamps(r),
     }

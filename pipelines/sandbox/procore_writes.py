@@ -354,7 +354,8 @@ def direct_cost_row(refs: DirectCostRefs) -> RowWriter:
             return None, errors
         rec = old or {"id": None, "direct_cost_type": None, "status": "draft",
                       "invoice_number": None, "description": None,
-                      "vendor": None, "direct_cost_date": None, "received_date": None,
+                      "vendor": {"id": None, "name": None}, "direct_cost_date": None,
+                      "received_date": None,
                       "payment_date": None, "grand_total": money(0), "origin_id": None,
                       "line_items": []}
         rec = {**copy.deepcopy(rec), **fields}

@@ -85,6 +85,7 @@ class Child:
     table: str
     key: str | None = None  # the child's own id field, if it has one
     children: tuple[Child, ...] = ()
+    columns: tuple[tuple[str, pl.DataType], ...] = ()  # optional fields, as Shape.columns
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class Shape:
     children: tuple[Child, ...] = ()
     drop: tuple[str, ...] = ()
     decimals: frozenset[str] = frozenset()  # columns always DECIMAL, whatever a page holds
+    # optional fields some records carry and others lack (a record written through the API
+    # beside generated ones): present, typed, on every page, so pages share one schema
+    columns: tuple[tuple[str, pl.DataType], ...] = ()
     by_field: dict[str, Child] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -143,7 +147,8 @@ def flatten_page(shape: Shape, records: list[dict], extra: dict) -> dict[str, li
 
 def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset(),
              keys: tuple[str, ...] = (),
-             dtypes: Mapping[str, pl.DataType] | None = None) -> pa.Table:
+             dtypes: Mapping[str, pl.DataType] | None = None,
+             columns: tuple[tuple[str, pl.DataType], ...] = ()) -> pa.Table:
     """Rows → Arrow. Money stays DECIMAL (38, 9, as dlt stores decimals), also where a page
     happens to hold only whole numbers (``decimals``: else the first page would fix an
     integer column and later cents would be rounded away); a column that is null on every
@@ -151,6 +156,11 @@ def to_arrow(rows: list[dict], decimals: frozenset[str] = frozenset(),
     knows its type (a date column empty on one page stays DATE). ``keys`` are declared
     not null, as dlt declares key columns (else dlt warns on every page)."""
     frame = pl.DataFrame(rows, infer_schema_length=None)
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in columns
+               if name not in frame.schema]
+    if missing:
+        frame = frame.with_columns(missing)
+    dtypes = {**dict(columns), **(dtypes or {})}
     casts = {name: (pl.Decimal(38, 9) if isinstance(dtype, pl.Decimal) or name in decimals
                     else pl.Utf8)
              for name, dtype in frame.schema.items()
@@ -170,14 +180,16 @@ def page_items(shape: Shape, records: list[dict], extra: dict,
     """dlt items for one page: the top table as is, each child table with its own hints."""
     tables = flatten_page(shape, records, extra)
     yield dlt.mark.with_table_name(
-        to_arrow(tables.pop(shape.table), shape.decimals, (shape.key,)), shape.table)
+        to_arrow(tables.pop(shape.table), shape.decimals, (shape.key,), columns=shape.columns),
+        shape.table)
     for child in _walk(shape.children):
         rows = tables.get(child.table)
         if rows:
             hints = dlt.mark.make_hints(
                 table_name=child.table, write_disposition=write_disposition,
                 merge_key=ROOT_ID, primary_key=[PARENT_ID, INDEX])
-            yield dlt.mark.with_hints(to_arrow(rows, shape.decimals, (ROOT_ID, PARENT_ID, INDEX)),
+            yield dlt.mark.with_hints(to_arrow(rows, shape.decimals, (ROOT_ID, PARENT_ID, INDEX),
+                                               columns=child.columns),
                                       hints,
                                       create_table_variant=True)
 

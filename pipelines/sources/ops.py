@@ -48,9 +48,21 @@ def _pages(path: Path, table: str, spec: dict, since: str | None) -> Iterator[li
         con.close()
 
 
+def _column_types(path: Path, table: str, spec: dict) -> dict[str, dict[str, str]]:
+    """dlt column hints from the store's declared types, so a column no row has filled yet
+    (a reason, an error) still exists, typed, in raw_ops."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        declared = {r[1]: r[2].upper() for r in con.execute(f"PRAGMA table_info({table})")}
+    finally:
+        con.close()
+    return {c: {"data_type": "bigint" if declared.get(c) == "INTEGER" else "text",
+                "nullable": True} for c in spec["columns"]}
+
+
 def _store_table(path: Path, table: str, spec: dict) -> Any:
     @dlt.resource(name=table, primary_key=list(spec["primary_key"]),
-                  write_disposition="merge")
+                  write_disposition="merge", columns=_column_types(path, table, spec))
     def rows(  # the incremental default is dlt's documented idiom
         cursor=dlt.sources.incremental(spec["cursor"]),  # noqa: B008
     ) -> Iterator[list[dict]]:

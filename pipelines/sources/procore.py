@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dlt
+import polars as pl
 
 from pipelines.config import Connection
 from pipelines.http import STATS, ApiClient, ApiError
@@ -53,6 +54,7 @@ class Endpoint:
     per_project: bool
     deletable: bool = True
     children: tuple[Child, ...] = ()
+    columns: tuple[tuple[str, pl.DataType], ...] = ()  # optional fields (Shape.columns)
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -75,8 +77,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "requisitions": Endpoint("rest/v1.0/requisitions?project_id={project_id}", True,
                              deletable=False,
                              children=(Child("line_items", "requisitions__line_items", "id"),)),
-    "direct_costs": Endpoint("rest/v1.0/projects/{project_id}/direct_costs", True,
-                             children=(Child("line_items", "direct_costs__line_items", "id"),)),
+    # Direct costs written through the API (imports) carry the vendor's id, the received and
+    # payment dates and each line's WBS code id, which generated ones may lack.
+    "direct_costs": Endpoint(
+        "rest/v1.0/projects/{project_id}/direct_costs", True,
+        children=(Child("line_items", "direct_costs__line_items", "id",
+                        columns=(("wbs_code__id", pl.Int64),)),),
+        columns=(("vendor__id", pl.Int64), ("received_date", pl.Utf8),
+                 ("payment_date", pl.Utf8))),
     # Commitment payments imported from the ERP (XE-10, NS-12, AC-17).
     "payments": Endpoint("rest/v1.0/contract_payments?project_id={project_id}", True),
     # Exported to the ERP (issue 6): CCOs (XE-8, AC-15), budget changes (AC-12) and Procore
@@ -179,7 +187,7 @@ def _resource_rows(resource: str, connections: list[Connection], client: ApiClie
                    projects: ProjectIndex, page_size: int, lag_seconds: int,
                    full_refresh: bool) -> Iterator[object]:
     ep = ENDPOINTS[resource]
-    shape = Shape(resource, "id", ep.children, decimals=MONEY)
+    shape = Shape(resource, "id", ep.children, decimals=MONEY, columns=ep.columns)
     cursor = KeyedCursor(resource, lag_seconds)
     for conn in connections:
         company = conn.procore_company_id
