@@ -63,6 +63,24 @@
     where connections.erp = '{{ erp }}'
 {%- endmacro %}
 
+{#- The ERP's own vendor names per connection (lower case), to catch a Procore company that
+    would be exported as a second vendor of a name the ERP already has. -#}
+{% macro exports_erp_vendor_names(erp) -%}
+    {%- if erp == 'xero' -%}
+    select connection_id, lower(contact_name) as name_key, min(contact_id) as erp_vendor_id
+    from {{ ref('stg_xero__contacts') }}
+    where coalesce(contact_status, 'ACTIVE') = 'ACTIVE'
+    {%- elif erp == 'netsuite' -%}
+    select connection_id, lower(vendor_name) as name_key, min(cast(vendor_id as varchar))
+        as erp_vendor_id
+    from {{ ref('stg_netsuite__vendors') }}
+    {%- else -%}
+    select connection_id, lower(vendor_name) as name_key, min(vendor_id) as erp_vendor_id
+    from {{ ref('stg_acumatica__vendors') }}
+    {%- endif %}
+    group by all
+{%- endmacro %}
+
 {#- WBS codes with their cost code, cost type and task from the named segments: an Acumatica
     flat code is task.code.type and its code holds a dot (01.03-102.000.SUBCON, AC-4/AC-6),
     so splitting the flat code does not give them. -#}
@@ -85,7 +103,9 @@
             wbs_code_id,
             max(case when segment_name = 'Cost Code' then segment_code end) as cost_code,
             max(case when segment_name = 'Cost Type' then segment_code end) as cost_type,
-            max(case when segment_name = 'Task' then segment_code end) as task
+            -- AC-9: a sub job's task is the Acumatica Project Task `SubJobID - TaskID`
+            coalesce(max(case when segment_name = 'Sub Job' then segment_code end) || ' - ', '')
+                || max(case when segment_name = 'Task' then segment_code end) as task
         from {{ ref('stg_procore__wbs_code_segments') }}
         group by wbs_code_id
     ) as segments

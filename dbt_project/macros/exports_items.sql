@@ -8,7 +8,14 @@
     company id (unique per connection, within Acumatica's key length) for the approver to keep
     or change. -#}
 {% macro exports_companies(erp) -%}
-    {%- set checks = [] -%}
+    {#- XE-6 (Xero refuses a second contact of a name), NS-10 (link at import to an existing
+        company), AC-13 (link existing vendors first): an unlinked company whose name the ERP
+        already has is linked, not exported. -#}
+    {%- set exists_rule = {'xero': 'XE-6', 'netsuite': 'NS-10', 'acumatica': 'AC-13'}[erp] -%}
+    {%- set checks = [exports_finding(exists_rule, 'error', 'company_exists_in_erp',
+        "'Company ' || vendor_name || ': the ERP already has a vendor of that name ('
+         || existing_erp_vendor_id || '): link the company to it instead of exporting it'",
+        'erp_vendor_ref is null and existing_erp_vendor_id is not null')] -%}
     {%- if erp == 'xero' -%}
         {%- do checks.append(exports_finding('XE-6', 'error', 'contact_name_too_long',
             "'Company ' || vendor_name || ': the name has ' || length(vendor_name)
@@ -32,7 +39,13 @@
                                        else 'cast(null as varchar)') ~ "
             }",
             exports_findings(checks), 'updated_at') }}
-    from ({{ exports_vendors(erp) }}) as items
+    from (
+        select vendors.*, existing.erp_vendor_id as existing_erp_vendor_id
+        from ({{ exports_vendors(erp) }}) as vendors
+        left join ({{ exports_erp_vendor_names(erp) }}) as existing
+            on existing.connection_id = vendors.connection_id
+            and existing.name_key = lower(vendors.vendor_name)
+    ) as items
 {%- endmacro %}
 
 {#- project: Xero tracking option (XE-5), NetSuite job (NS-11), Acumatica Project (AC-7).
