@@ -419,3 +419,17 @@ def test_send_and_retrieve_need_tool_admin(store: OpsStore):
     with sqlite3.connect(store.path) as con, pytest.raises(sqlite3.DatabaseError,
                                                            match="append-only"):
         con.execute("DELETE FROM item_events")
+
+
+def test_superseded_rows_are_not_due(store: OpsStore):
+    """C-3: once a newer payload of the item is accepted, the older failed row is not sent
+    again (the approver accepted the newer one); a row left sending is still reconciled."""
+    old = store.accept_and_enqueue("ada", CONN, "bill", "bill:1", '{"amount":1}')
+    attempt = store.begin_attempt(old.outbox_id)
+    store.finish_attempt(attempt.attempt_id, "failed", error="HTTP 400", http_status=400)
+    assert [d.row.outbox_id for d in store.due(CONN)] == [old.outbox_id]
+    new = store.accept_and_enqueue("ada", CONN, "bill", "bill:1", '{"amount":2}')
+    assert [d.row.outbox_id for d in store.due(CONN)] == [new.outbox_id]
+    store.begin_attempt(new.outbox_id)  # left sending by a dead process
+    newest = store.accept_and_enqueue("ada", CONN, "bill", "bill:1", '{"amount":3}')
+    assert [d.row.outbox_id for d in store.due(CONN)] == [new.outbox_id, newest.outbox_id]
