@@ -120,8 +120,10 @@ def _why_not(user: User, item: QueueItem, state: str, store: OpsStore) -> dict[s
             f"blocked by preflight errors ({', '.join(_error_rules(item))}) (C-3)."
             if item.is_blocked else None if decidable else
             f"it is {label}: only items ready to export, import or update are decided (C-3)."),
-        "reject": not_approver if not approver else None if decidable else
-            f"it is {label}: only items ready to export, import or update are decided (C-3).",
+        "reject": not_approver if not approver else
+            None if decidable or state == "failed_to_export" else
+            f"it is {label}: only items ready to export, import or update, or a failed export "
+            "(cancelling it), are rejected (C-3).",
         "resend": not_approver if not approver else None if state == "failed_to_export" else
             f"it is {label}: only a failed export is resent (C-3).",
         "retrieve": not_admin if not admin else

@@ -347,8 +347,10 @@
 
 {#- subcontractor_invoice: Xero Bill ACCPAY (XE-9), NetSuite Vendor Bill / Vendor Credit when
     negative (NS-12, NS-13), Acumatica Bill (AC-16). C-3: only Approved, Approved as Noted or
-    Pending Owner Approval invoices can be sent. NS-4: exporting an invoice creates the items
-    its codes lack, so on NetSuite an unsynced line code is a warning, not an error. -#}
+    Pending Owner Approval invoices can be sent. NS-4: the connector's invoice export creates
+    the items its codes lack; costbridge exports them as wbs_code items (as NS-4's manual
+    Export Cost Codes & Cost Types does), so an unsynced line code blocks the invoice until
+    they are synced, rather than failing at NetSuite. -#}
 {% macro exports_invoice_items(erp) -%}
     {%- set checks = [
         exports_finding('C-3', 'error', 'status_not_sendable',
@@ -387,9 +389,9 @@
                  || length(invoice_number) || ' characters, at most 255'",
                 'length(invoice_number) > 255')]) -%}
     {%- elif erp == 'netsuite' -%}
-        {%- do checks.append(exports_finding('NS-4', 'warning', 'line_code_not_synced',
-            "'Subcontractor invoice ' || invoice_number || ': the export creates the items of '
-             || unsynced_codes",
+        {%- do checks.append(exports_finding('NS-4', 'error', 'line_code_not_synced',
+            "'Subcontractor invoice ' || invoice_number || ': export the WBS codes '
+             || unsynced_codes || ' (Other Charge items) first'",
             'line_count > synced_line_count')) -%}
     {%- else -%}
         {%- do checks.append(exports_finding('AC-16', 'error', 'line_code_not_synced',

@@ -83,11 +83,13 @@ def live_state(store: OpsStore, item: QueueItem) -> str:
     current = [r for r in rows if r.payload_hash == item.payload_hash]
     if sent and sent[-1].payload_hash == item.payload_hash:
         return "synced"
-    if current and current[-1].state == "failed":
+    decisions, events = store.decisions(*key), store.events(*key)
+    cancelled = bool(current and decisions and decisions[-1].decision == "reject"
+                     and decisions[-1].decision_id > current[-1].decision_id)
+    if current and current[-1].state == "failed" and not cancelled:
         return "failed_to_export"
     if current and current[-1].state in ("pending", "sending"):
         return "accepted"
-    decisions, events = store.decisions(*key), store.events(*key)
     latest_decision = decisions[-1] if decisions else None
     latest_event = events[-1] if events else None
     if latest_event and (latest_decision is None or latest_event.at > latest_decision.decided_at):
@@ -133,9 +135,10 @@ def accept(store: OpsStore, login: str, item: QueueItem) -> OutboxRow:
 
 
 def reject(store: OpsStore, login: str, item: QueueItem, reason: str) -> Decision:
-    """Reject with a reason: the item returns to its tool, editable (C-3)."""
+    """Reject with a reason: the item returns to its tool, editable (C-3). Rejecting a failed
+    export cancels it: the outbox no longer retries it."""
     store.require_approver(login, item.connection_id)
-    _require_state(store, item, DECIDABLE, "reject")
+    _require_state(store, item, (*DECIDABLE, "failed_to_export"), "reject")
     return store.reject(login, item.connection_id, item.item_type, item.item_key,
                         item.payload_hash, reason)
 

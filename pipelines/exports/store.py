@@ -948,13 +948,16 @@ class OpsStore:
         """Rows to (re)send, oldest first: ``pending``, ``failed``, and ``sending`` rows (a
         process died mid-attempt) with their open attempt, which the pusher must reconcile by
         the row's idempotency key before anything else."""
-        # A pending or failed row superseded by a newer accepted payload of the same item is
-        # not sent: the approver accepted the newer one (C-3). A sending row still is
+        # A pending or failed row superseded by a newer accepted payload of the same item, or
+        # cancelled by a later rejection, is not sent (C-3). A sending row still is
         # reconciled, whatever came after it.
         sql = ("SELECT * FROM outbox o WHERE (state = 'sending' OR (state IN ('pending', 'failed')"
                " AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.connection_id = o.connection_id"
                " AND n.item_type = o.item_type AND n.item_key = o.item_key"
-               " AND n.outbox_id > o.outbox_id)))")
+               " AND n.outbox_id > o.outbox_id)"
+               " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.connection_id = o.connection_id"
+               " AND d.item_type = o.item_type AND d.item_key = o.item_key"
+               " AND d.decision_id > o.decision_id AND d.decision = 'reject')))")
         args: tuple[Any, ...] = ()
         if connection_id is not None:
             sql += " AND connection_id = ?"

@@ -188,3 +188,7 @@ def test_failed_export_is_resent_by_an_approver(store: OpsStore):
     with pytest.raises(PermissionDenied):
         actions.resend(store, "sam", item)
     assert actions.resend(store, "alex", item).outbox_id == row.outbox_id
+    # C-3: rejecting the failed export cancels it (no more retries); the item is rejected
+    actions.reject(store, "alex", item, "the ERP already has this vendor: link it")
+    assert live_state(store, item) == "rejected"
+    assert store.due(CONN) == []

@@ -433,3 +433,12 @@ def test_superseded_rows_are_not_due(store: OpsStore):
     store.begin_attempt(new.outbox_id)  # left sending by a dead process
     newest = store.accept_and_enqueue("ada", CONN, "bill", "bill:1", '{"amount":3}')
     assert [d.row.outbox_id for d in store.due(CONN)] == [new.outbox_id, newest.outbox_id]
+
+
+def test_rejecting_after_a_failure_cancels_the_export(store: OpsStore):
+    """C-3: an approver who rejects a failed export cancels it: it is no longer due."""
+    row = store.accept_and_enqueue("ada", CONN, "bill", "bill:2", '{"amount":5}')
+    attempt = store.begin_attempt(row.outbox_id)
+    store.finish_attempt(attempt.attempt_id, "failed", error="HTTP 400", http_status=400)
+    store.reject("ada", CONN, "bill", "bill:2", row.payload_hash, "duplicate vendor: link it")
+    assert store.due(CONN) == []

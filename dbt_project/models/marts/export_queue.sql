@@ -8,7 +8,8 @@
 -- pipelines/exports/actions.py live_state):
 --   synced            an import Procore already holds
 --   synced            the latest sent outbox row is of the current hash
---   failed_to_export  the current hash's outbox row failed (resend from there)
+--   failed_to_export  the current hash's outbox row failed (resend from there), unless an
+--                     approver rejected the item since (the export is then cancelled)
 --   accepted          the current hash's outbox row is pending or sending
 --   retrieved         the latest item event, after the latest decision, is a retrieval (C-3:
 --                     pulled back by its sender, not a rejection); after a `send` event the
@@ -81,11 +82,13 @@ joined as (
     select
         candidates.*,
         latest_decision.decision,
+        latest_decision.decision_id as latest_decision_id,
         latest_decision.payload_hash = candidates.payload_hash as is_decision_current,
         latest_decision.decided_by_login as decided_by,
         latest_decision.decided_at,
         latest_decision.reason as decision_reason,
         current_outbox.state as current_outbox_state,
+        current_outbox.decision_id as current_outbox_decision_id,
         last_sent.payload_hash as last_sent_hash,
         latest_event.event as latest_event,
         latest_event.event_at as latest_event_at,
@@ -122,7 +125,10 @@ select
         -- an import Procore already holds is done, whatever its document says now
         when direction = 'import' and is_synced then 'synced'
         when last_sent_hash = payload_hash then 'synced'
-        when current_outbox_state = 'failed' then 'failed_to_export'
+        -- a failed export an approver then rejected is cancelled: rejected, below (C-3)
+        when current_outbox_state = 'failed'
+            and not (decision = 'reject' and latest_decision_id > current_outbox_decision_id)
+            then 'failed_to_export'
         when current_outbox_state in ('pending', 'sending') then 'accepted'
         when latest_event is not null
             and (decided_at is null or latest_event_at > decided_at) then
