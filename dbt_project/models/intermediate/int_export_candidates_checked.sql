@@ -1,3 +1,6 @@
+-- A table: the queue and a dozen data tests read it; as a view each would rebuild it.
+{{ config(materialized='table') }}
+
 -- The export candidates of every ERP (docs/exports.md §2-§6) with their preflight findings
 -- (computed per ERP in int_export_candidates_<erp>), the ERP reference once synced and the
 -- document's hash. erp_ref: the Procore origin_id where the item carries one, else the ERP

@@ -1,3 +1,6 @@
+-- A table: the queue and a dozen data tests read it; as a view each would rebuild it.
+{{ config(materialized='table') }}
+
 -- Import candidates (ERP -> Procore, docs/exports.md §2-§4), one row per item, in the columns
 -- of the export side's int_export_candidates_checked, for the export_queue mart:
 --   direct_cost     an ERP transaction that syncs as a Procore direct cost (C-5, XE-13,
